@@ -1,0 +1,1 @@
+"""actlib: the helper library of the activation-functions course."""

@@ -1,0 +1,252 @@
+"""Plot helpers of the course.
+
+Every helper takes an optional Matplotlib ``ax`` (a new figure is made when it is None),
+always sets a title and axis labels, adds a legend where lines are compared, and returns
+the Axes so that a notebook can add to it.
+"""
+import matplotlib.pyplot as plt
+import numpy as np
+
+
+def new_axes(ax=None, figsize=(6, 4)):
+    """Return ``ax``, or the Axes of a new figure of the given size when ``ax`` is None."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def finish(ax, title, xlabel, ylabel, legend=None):
+    """Set the title and axis labels of ``ax``; add a legend when ``legend`` is true
+    (by default: when more than one artist carries a label). Returns ``ax``."""
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    labelled = [h for h in ax.get_legend_handles_labels()[1] if not h.startswith("_")]
+    if legend or (legend is None and len(labelled) > 1):
+        ax.legend()
+    return ax
+
+
+def plot_curves(x, curves, *, title, xlabel="x", ylabel="y", ax=None, **line_kwargs):
+    """Plot several labelled curves over the same ``x``.
+
+    ``curves`` maps a label to an array of y values of the same length as ``x``.
+    """
+    ax = new_axes(ax)
+    x = np.asarray(x)
+    for label, y in curves.items():
+        ax.plot(x, np.asarray(y), label=label, **line_kwargs)
+    ax.grid(True, alpha=0.3)
+    return finish(ax, title, xlabel, ylabel, legend=len(curves) > 1)
+
+
+# --- activations ---------------------------------------------------------------------------
+
+def plot_activation(name, x=None, *, axes=None, label=None, **params):
+    """Plot a registered activation and its derivative side by side.
+
+    ``name`` is a registry name (`actlib.activations.names()`); ``params`` are its keyword
+    parameters. Returns the pair of Axes (value, derivative).
+    """
+    from actlib import activations
+
+    f = activations.get(name)
+    x = np.linspace(-5, 5, 801) if x is None else np.asarray(x, dtype=float)
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+    ax_f, ax_g = axes
+    shown = ", ".join(f"{k}={v:g}" for k, v in params.items())
+    label = label or (f"{name}({shown})" if shown else name)
+    y, dy = _elementwise(f, x, params)
+    ax_f.plot(x, y, label=label)
+    ax_g.plot(x, dy, label=label + "′")
+    for ax, title, ylabel in ((ax_f, f"{name}: value", "g(z)"),
+                              (ax_g, f"{name}: derivative", "g′(z)")):
+        ax.axhline(0, color="0.7", lw=0.8)
+        ax.axvline(0, color="0.7", lw=0.8)
+        ax.grid(True, alpha=0.3)
+        finish(ax, title, "z", ylabel, legend=True)
+    return axes
+
+
+def _elementwise(f, x, params):
+    """Value and elementwise derivative of an activation on a 1-D grid.
+
+    Softmax-like activations act on a vector; for them the grid point z is the first of the
+    two logits (z, 0), and the derivative is the diagonal entry ∂s₀/∂z of the Jacobian.
+    """
+    if f.name in ("softmax", "log_softmax"):
+        logits = np.stack([x, np.zeros_like(x)], axis=-1)
+        return f(logits, **params)[:, 0], f.grad(logits, **params)[:, 0, 0]
+    return f(x, **params), f.grad(x, **params)
+
+
+def plot_all_activations(x=None, names=None, ncols=6):
+    """One figure with every registered activation (top of each cell) and its derivative
+    (bottom), all on a common grid, generated from the registry. Returns the Figure."""
+    from actlib import activations
+
+    names = list(activations.names() if names is None else names)
+    x = np.linspace(-4, 4, 801) if x is None else np.asarray(x, dtype=float)
+    nrows = -(-len(names) // ncols)
+    fig, axes = plt.subplots(2 * nrows, ncols, figsize=(2.6 * ncols, 3.6 * nrows),
+                             sharex=True, squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.set_visible(False)
+    for k, name in enumerate(names):
+        row, col = divmod(k, ncols)
+        f = activations.get(name)
+        y, dy = _elementwise(f, x, {})
+        for ax, values, what, colour in ((axes[2 * row, col], y, "g", "C0"),
+                                         (axes[2 * row + 1, col], dy, "g′", "C1")):
+            ax.set_visible(True)
+            ax.plot(x, values, color=colour, label=what)
+            ax.axhline(0, color="0.8", lw=0.6)
+            ax.grid(True, alpha=0.3)
+            finish(ax, f"{name}" if what == "g" else f"{name}′", "z", what, legend=False)
+    fig.suptitle("Every activation (blue) and its derivative (orange) on z ∈ [−4, 4]")
+    fig.tight_layout()
+    return fig
+
+
+# --- the neuron (lesson 1) -----------------------------------------------------------------
+
+def plot_decision_boundary(w, b, X, y, *, g=None, ax=None, title="Decision boundary of one neuron",
+                           lim=(-0.5, 1.5)):
+    """Shade where one neuron a = g(w·x + b) fires (a > 0.5 for a unipolar g, else a > 0) over
+    the plane, draw its boundary w·x + b = 0 and the labelled points. Returns the Axes."""
+    ax = new_axes(ax, figsize=(4.5, 4.5))
+    grid = np.linspace(*lim, 201)
+    gx, gy = np.meshgrid(grid, grid)
+    z = w[0] * gx + w[1] * gy + b
+    a = z if g is None else g(z)
+    ax.contourf(gx, gy, a, levels=20, cmap="coolwarm", alpha=0.35)
+    ax.contour(gx, gy, z, levels=[0.0], colors="k", linewidths=1.5)
+    for label, marker in ((0, "o"), (1, "s")):
+        pts = X[np.asarray(y) == label]
+        ax.scatter(pts[:, 0], pts[:, 1], marker=marker, s=80, edgecolor="k",
+                   label=f"class {label}")
+    ax.set_xlim(*lim)
+    ax.set_ylim(*lim)
+    ax.set_aspect("equal")
+    return finish(ax, title, "x₁", "x₂", legend=True)
+
+
+# --- optimisers and loss surfaces ----------------------------------------------------------
+
+def _surface_labels(surface):
+    if getattr(surface, "name", "") == "linear_regression":
+        return "slope w", "intercept b"
+    return "x", "y"
+
+
+def plot_contour(surface, *, ax=None, levels=30, n=150, title=None):
+    """Contour lines of a 2-D surface (`actlib.surfaces`) over its plotting window, with its
+    minimum marked when it has one. Levels are spaced so that the floor of the bowl is
+    visible too (quantiles of the values on the grid). Returns the Axes."""
+    ax = new_axes(ax, figsize=(6, 5))
+    X, Y, Z = surface.grid(n)
+    finite = Z[np.isfinite(Z)]
+    if isinstance(levels, int):
+        levels = np.unique(np.quantile(finite, np.linspace(0, 1, levels + 2)[1:-1] ** 2))
+    ax.contour(X, Y, Z, levels=levels, cmap="viridis", linewidths=0.8)
+    if np.isnan(Z).any():
+        ax.contourf(X, Y, np.isnan(Z).astype(float), levels=[0.5, 1.5], colors=["0.85"])
+    if surface.minimum is not None:
+        ax.plot(*surface.minimum, marker="*", ms=14, color="k", ls="none", label="minimum")
+    (x0, x1), (y0, y1) = surface.window
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    xlabel, ylabel = _surface_labels(surface)
+    if title is None:
+        title = f"{surface.name}: ${surface.formula}$" if surface.formula else surface.name
+    return finish(ax, title, xlabel, ylabel, legend=False)
+
+
+def plot_trajectories(surface, trajectories, *, ax=None, title=None, levels=30, markers=True):
+    """Several optimisers' paths on the contour plot of one surface.
+
+    ``trajectories`` maps a label (e.g. ``"Momentum Optimizer (decay = 0.9)"``) to an array
+    of points of shape (steps + 1, 2), as returned by `actlib.surfaces.run`. Each path
+    starts at a circle and ends at a cross. Returns the Axes (with a legend).
+    """
+    ax = plot_contour(surface, ax=ax, levels=levels, title=title)
+    for k, (label, traj) in enumerate(trajectories.items()):
+        traj = np.asarray(traj, dtype=float)
+        colour = f"C{k % 10}"
+        ax.plot(traj[:, 0], traj[:, 1], "-", color=colour, lw=1.5, label=label,
+                marker="." if markers else None, ms=3)
+        ax.plot(*traj[0], "o", color=colour, ms=6)
+        ax.plot(*traj[-1], "x", color=colour, ms=9, mew=2)
+    ax.legend(loc="best", fontsize=8)
+    return ax
+
+
+def plot_regression_fit(problem, weights, *, epochs=None, true_line=None, ax=None, title=None):
+    """The data of a `LinearRegression` problem, the ground-truth line and the model line
+    ŷ = w x + b after some epochs (lighter = earlier).
+
+    ``weights`` is an array (epochs + 1, 2) of (w, b), e.g. ``train(...)["epochs"]``;
+    ``epochs`` the epochs to draw (default: five spread from the first to the last);
+    ``true_line`` the (slope, intercept) the data came from. Returns the Axes.
+    """
+    ax = new_axes(ax)
+    weights = np.asarray(weights, dtype=float)
+    if epochs is None:
+        epochs = np.unique(np.linspace(0, len(weights) - 1, 5).astype(int))
+    ax.scatter(problem.x, problem.y, s=12, color="0.5", label="data")
+    xs = np.linspace(problem.x.min(), problem.x.max(), 2)
+    if true_line is not None:
+        ax.plot(xs, true_line[0] * xs + true_line[1], "k--", lw=2, label="ground truth")
+    shades = plt.cm.Reds(np.linspace(0.35, 1.0, len(epochs)))
+    for colour, e in zip(shades, epochs):
+        w, b = weights[e]
+        ax.plot(xs, w * xs + b, color=colour, lw=1.5, label=f"model, epoch {e}")
+    ax.legend(fontsize=8)
+    return finish(ax, title or "Ground truth and model as epochs pass", "x", "y", legend=True)
+
+
+def plot_loss_curves(losses, *, ax=None, log=True, xlabel="epoch", title="Loss during training"):
+    """Loss against epoch for several runs (``losses`` maps a label to a 1-D array);
+    logarithmic y axis by default. Returns the Axes."""
+    ax = new_axes(ax)
+    for label, values in losses.items():
+        ax.plot(np.arange(len(values)), np.asarray(values, dtype=float), label=label)
+    if log:
+        ax.set_yscale("log")
+    ax.grid(True, alpha=0.3)
+    return finish(ax, title, xlabel, "loss", legend=len(losses) > 1)
+
+
+def plot_ewma(values, averages, *, ax=None, title="Exponentially weighted moving averages"):
+    """A noisy series (dots) and one or more of its averages (``averages``: label -> array)."""
+    ax = new_axes(ax, figsize=(8, 4))
+    t = np.arange(1, len(values) + 1)
+    ax.plot(t, values, ".", color="0.6", ms=4, label="data θ_t")
+    for label, v in averages.items():
+        ax.plot(t, v, lw=2, label=label)
+    ax.grid(True, alpha=0.3)
+    return finish(ax, title, "t", "value", legend=True)
+
+
+def plot_training_frame(problem, weights, epoch, *, label, true_line=None, axes=None,
+                        steps_per_epoch=1):
+    """One frame of training: left, the data, the ground truth and the model line at
+    ``epoch``; right, the path of (w, b) so far on the loss contours. The titles carry
+    the epoch counter, e.g. ``"Momentum Optimizer (decay = 0.9) epoch number: 49"``.
+
+    ``weights`` holds (w, b) per step (``steps_per_epoch`` steps per epoch, 1 for batch
+    gradient descent). Returns the pair of Axes.
+    """
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(11, 4))
+    ax_fit, ax_path = axes
+    weights = np.asarray(weights, dtype=float)
+    upto = min(epoch * steps_per_epoch, len(weights) - 1)
+    plot_regression_fit(problem, weights, epochs=[upto], true_line=true_line, ax=ax_fit,
+                        title=f"{label} epoch number: {epoch}")
+    ax_fit.get_lines()[-1].set_label(f"model, epoch {epoch}")
+    ax_fit.legend(fontsize=8)
+    plot_trajectories(problem, {label: weights[:upto + 1]}, ax=ax_path, markers=False,
+                      title=f"Loss contours, epoch number: {epoch}")
+    return axes

@@ -1,0 +1,46 @@
+"""nbgrader configuration of the course (the repository root is the course directory).
+
+Folders: instructors edit ``source/<assignment>/``; ``nbgrader generate_assignment`` writes the
+student version to ``notebooks/`` and ``nbgrader generate_solution`` the solution to
+``solutions/`` (run ``python tools/regenerate.py`` for every assignment at once).
+"""
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import (ClearMarkScheme, ClearOutput, GetGrades,
+                                    IncludeHeaderFooter, LockCells)
+
+from actlib.feedback import HideHiddenTests
+
+c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
+
+c.CourseDirectory.course_id = "activation-functions"
+c.CourseDirectory.source_directory = "source"
+c.CourseDirectory.release_directory = "notebooks"
+c.CourseDirectory.solution_directory = "solutions"
+c.CourseDirectory.submitted_directory = "submitted"
+c.CourseDirectory.autograded_directory = "autograded"
+c.CourseDirectory.feedback_directory = "feedback"
+
+# What students see in place of solutions.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# Solutions are committed without outputs: deterministic, small, and diffable. The test
+# suite executes them separately (tests/test_grading.py).
+c.GenerateSolution.preprocessors = [IncludeHeaderFooter, LockCells, ClearOutput, ClearMarkScheme]
+
+# A student who deletes or empties a test cell gets it back, and it is run and graded,
+# instead of the cell silently turning into "needs manual grading".
+c.OverwriteCells.add_missing_cells = True
+
+# Each cell gets at most two minutes (every lesson runs in seconds); a runaway loop is
+# interrupted and graded as an error instead of blocking the class.
+c.Execute.timeout = 120
+c.Execute.interrupt_on_timeout = True
+
+# Keep huge printouts and tracebacks from bloating the gradebook and the feedback.
+c.LimitOutput.max_lines = 200
+c.LimitOutput.max_traceback = 60
+
+# Feedback: the hidden tests' code and traceback lines are removed; the student keeps the
+# score and the failure message of each test cell.
+c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]

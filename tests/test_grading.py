@@ -1,0 +1,310 @@
+"""The grading pipeline, through the real nbgrader commands, on a temporary copy of the course.
+
+For each assignment a fixture copies the course, regenerates the assignment with nbgrader,
+builds a class of submissions and grades it with the instructor's command
+(``tools/grade.py``), then the tests read the gradebook and the feedback:
+
+* ``solution``: the solution notebook — full automatic marks, and it ran without any error,
+  warning or stderr output (the canary for a broken grading environment);
+* ``untouched``: the released notebook as a student receives it — zero, every test failing;
+* ``stub_<id>``: the solution with one answer replaced by the release stub — loses exactly
+  the points of that exercise's test cells;
+* for the first assignment also a realistic wrong answer, a submission whose failing test
+  cells were deleted, one with a duplicated graded cell and one with malformed JSON.
+"""
+import copy
+import html
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from coursetools import (ROOT, assignments, auto_totals, cell_scores, copy_course,
+                         notebook_names, regenerate)
+
+pytestmark = pytest.mark.nbgrader
+
+ASSIGNMENTS = assignments()
+FIRST = "01-neuron"
+SOLUTION_BEGIN, SOLUTION_END = "### BEGIN SOLUTION", "### END SOLUTION"
+HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+
+
+# ------------------------------------------------------------------------------ helpers
+
+def nbgrader_meta(cell):
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def regions(source, begin, end):
+    """The non-blank lines between ``begin`` and ``end`` markers of a cell's source."""
+    lines, inside = [], False
+    for line in source.splitlines():
+        stripped = line.strip()
+        if stripped == begin:
+            inside = True
+        elif stripped == end:
+            inside = False
+        elif inside and stripped:
+            lines.append(stripped)
+    return lines
+
+
+def stub_out(source):
+    """Replace the solution region of an answer cell by nbgrader's release stub."""
+    out, inside = [], False
+    for line in source.splitlines():
+        if line.strip() == SOLUTION_BEGIN:
+            inside = True
+            indent = line[: len(line) - len(line.lstrip())]
+            out.append(indent + "raise NotImplementedError()")
+        elif line.strip() == SOLUTION_END:
+            inside = False
+        elif not inside:
+            out.append(line)
+    return "\n".join(out)
+
+
+def exercise_cells(nb):
+    """{answer grade_id: [grade_ids of its test cells]} by the course's naming convention
+    ``test_<answer id>_visible`` / ``test_<answer id>_hidden``."""
+    answers = [nbgrader_meta(c)["grade_id"] for c in nb.cells
+               if nbgrader_meta(c).get("solution") and c.cell_type == "code"]
+    tests = [nbgrader_meta(c)["grade_id"] for c in nb.cells
+             if nbgrader_meta(c).get("grade") and c.cell_type == "code"]
+    return {a: [t for t in tests if re.fullmatch(rf"test_{re.escape(a)}_(visible|hidden)", t)]
+            for a in answers}
+
+
+def html_text(path):
+    """Visible text of an HTML file (tags removed, entities decoded, spaces folded)."""
+    raw = Path(path).read_text(encoding="utf-8")
+    raw = re.sub(r"<(script|style)\b.*?</\1>", " ", raw, flags=re.S)
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", raw)))
+
+
+def fold(line):
+    return re.sub(r"\s+", " ", line).strip()
+
+
+def submit(root, assignment, student, notebooks):
+    """Write ``{name: notebook or raw text}`` as a student's submission."""
+    folder = root / "submitted" / student / assignment
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, nb in notebooks.items():
+        path = folder / f"{name}.ipynb"
+        if isinstance(nb, str):
+            path.write_text(nb, encoding="utf-8")
+        else:
+            nbformat.write(nb, str(path))
+
+
+def read_folder(root, folder, assignment):
+    return {name: nbformat.read(str(root / folder / assignment / f"{name}.ipynb"), as_version=4)
+            for name in notebook_names(assignment, root)}
+
+
+# ------------------------------------------------------------------------------ the class
+
+class Graded:
+    """One assignment regenerated and graded in a temporary course."""
+
+    def __init__(self, assignment, root):
+        self.assignment, self.root = assignment, root
+        regenerate(assignment, root)
+        self.source = read_folder(root, "source", assignment)
+        self.solution = read_folder(root, "solutions", assignment)
+        self.release = read_folder(root, "notebooks", assignment)
+        self.stubbed = {}      # student -> (notebook, answer grade_id)
+        self.expected_fail = {}  # student -> set of test grade_ids expected to fail
+        self._build_class()
+        self.result = subprocess.run(
+            [sys.executable, str(ROOT / "tools" / "grade.py"), assignment, "--root", str(root)],
+            capture_output=True, text=True, timeout=3600)
+        self.report = self.result.stdout + self.result.stderr
+
+    def _build_class(self):
+        submit(self.root, self.assignment, "solution", self.solution)
+        submit(self.root, self.assignment, "untouched", self.release)
+        for name, nb in self.solution.items():
+            for answer, tests in exercise_cells(nb).items():
+                wrong = copy.deepcopy(nb)
+                for cell in wrong.cells:
+                    if nbgrader_meta(cell).get("grade_id") == answer:
+                        cell.source = stub_out(cell.source)
+                student = f"stub_{name}_{answer}"
+                submit(self.root, self.assignment, student, {**self.solution, name: wrong})
+                self.stubbed[student] = (name, answer)
+                self.expected_fail[student] = set(tests)
+        if self.assignment == FIRST:
+            self._build_broken_submissions()
+
+    def _build_broken_submissions(self):
+        name = FIRST
+        nb = self.solution[name]
+        # A realistic wrong answer: the step fires at the threshold (>= instead of >).
+        wrong = copy.deepcopy(nb)
+        for cell in wrong.cells:
+            if nbgrader_meta(cell).get("grade_id") == "step":
+                cell.source = cell.source.replace("> threshold", ">= threshold")
+                assert ">= threshold" in cell.source
+        submit(self.root, FIRST, "wrong_step", {name: wrong})
+        self.expected_fail["wrong_step"] = {"test_step_visible", "test_step_hidden"}
+        # The same wrong answer with its test cells deleted: they must come back and fail.
+        deleted = copy.deepcopy(wrong)
+        deleted.cells = [c for c in deleted.cells
+                         if nbgrader_meta(c).get("grade_id") not in ("test_step_visible",
+                                                                     "test_step_hidden")]
+        submit(self.root, FIRST, "deleted_tests", {name: deleted})
+        self.expected_fail["deleted_tests"] = {"test_step_visible", "test_step_hidden"}
+        # A graded cell copied (duplicate grade_id) into an otherwise correct solution.
+        dup = copy.deepcopy(nb)
+        index = next(i for i, c in enumerate(dup.cells)
+                     if nbgrader_meta(c).get("grade_id") == "test_neuron_visible")
+        twin = copy.deepcopy(dup.cells[index])
+        twin["id"] = "copied-cell"
+        dup.cells.insert(index + 1, twin)
+        submit(self.root, FIRST, "duplicated", {name: dup})
+        # Malformed JSON: a truncated file.
+        text = json.dumps(nb)
+        submit(self.root, FIRST, "malformed", {name: text[: len(text) // 2]})
+
+    def scores(self, student):
+        return cell_scores(self.assignment, student, self.root)
+
+    def autograded(self, student):
+        return read_folder(self.root / "autograded" / student, ".", self.assignment)
+
+    def feedback_files(self, student):
+        return sorted((self.root / "feedback" / student / self.assignment).glob("*.html"))
+
+
+_GRADED = {}
+
+
+def graded_class(assignment, tmp_path_factory):
+    """The graded class of an assignment, built once per test session (and xdist worker)."""
+    if assignment not in _GRADED:
+        root = copy_course(tmp_path_factory.mktemp(assignment) / "course")
+        _GRADED[assignment] = Graded(assignment, root)
+    return _GRADED[assignment]
+
+
+@pytest.fixture(params=[pytest.param(a, marks=pytest.mark.xdist_group(a)) for a in ASSIGNMENTS])
+def graded(request, tmp_path_factory):
+    return graded_class(request.param, tmp_path_factory)
+
+
+@pytest.fixture
+def first_graded(tmp_path_factory):
+    return graded_class(FIRST, tmp_path_factory)
+
+
+# ------------------------------------------------------------------------------ the tests
+
+def test_committed_release_and_solution_match_nbgrader_output(graded):
+    """notebooks/ and solutions/ are exactly what nbgrader generates from source/ now."""
+    for folder in ("notebooks", "solutions"):
+        fresh = sorted(p.relative_to(graded.root / folder / graded.assignment)
+                       for p in (graded.root / folder / graded.assignment).rglob("*") if p.is_file())
+        committed_dir = ROOT / folder / graded.assignment
+        committed = sorted(p.relative_to(committed_dir) for p in committed_dir.rglob("*")
+                           if p.is_file() and ".ipynb_checkpoints" not in p.parts)
+        assert fresh == committed, (f"{folder}/{graded.assignment} holds {committed} but nbgrader "
+                                    f"generates {fresh}: run python tools/regenerate.py")
+        for rel in fresh:
+            new = (graded.root / folder / graded.assignment / rel).read_bytes()
+            old = (committed_dir / rel).read_bytes()
+            assert new == old, (f"{folder}/{graded.assignment}/{rel} differs from what nbgrader "
+                                f"generates from source/: run python tools/regenerate.py")
+
+
+def test_solution_gets_full_marks_and_runs_cleanly(graded):
+    got, total = auto_totals(graded.scores("solution"))
+    assert total > 0, "the assignment has no autograded points"
+    assert got == total, (f"the solution of {graded.assignment} got {got}/{total}; "
+                          f"cells: {graded.scores('solution')}\n{graded.report}")
+    for name, nb in graded.autograded("solution").items():
+        for i, cell in enumerate(nb.cells):
+            for out in cell.get("outputs", []):
+                assert out["output_type"] != "error", (
+                    f"{name} cell {i} raised {out.get('ename')}: {out.get('evalue')}")
+                assert not (out["output_type"] == "stream" and out["name"] == "stderr"), (
+                    f"{name} cell {i} wrote to stderr: {out['text'][:300]}")
+
+
+def test_untouched_release_gets_zero_with_every_test_failing(graded):
+    scores = graded.scores("untouched")
+    for name, cells in scores.items():
+        for grade_id, (score, max_score, cell_type, _) in cells.items():
+            if cell_type == "code":
+                assert score == 0, f"{name}:{grade_id} gave {score}/{max_score} to the stubs"
+
+
+def test_each_exercise_has_visible_and_hidden_tests(graded):
+    for name, nb in graded.source.items():
+        for answer, tests in exercise_cells(nb).items():
+            assert f"test_{answer}_visible" in tests and f"test_{answer}_hidden" in tests, (
+                f"{name}: exercise {answer} needs test_{answer}_visible and test_{answer}_hidden")
+            hidden = next(c for c in nb.cells
+                          if nbgrader_meta(c).get("grade_id") == f"test_{answer}_hidden")
+            assert regions(hidden.source, HIDDEN_BEGIN, HIDDEN_END), (
+                f"{name}: test_{answer}_hidden has no hidden test region")
+
+
+def test_one_wrong_answer_loses_that_exercise_only(graded):
+    assert graded.stubbed, f"{graded.assignment} has no autograded answer cell"
+    for student, failing in graded.expected_fail.items():
+        scores = graded.scores(student)
+        lost = {gid for cells in scores.values()
+                for gid, (score, max_score, cell_type, manual) in cells.items()
+                if cell_type == "code" and score < max_score}
+        assert lost == failing, (f"{student} should lose exactly {sorted(failing)} "
+                                 f"but lost {sorted(lost)}")
+        for cells in scores.values():
+            for gid in failing:
+                assert gid in cells and not cells[gid][3], (
+                    f"{student}: {gid} was not autograded (missing or left for manual grading)")
+
+
+@pytest.mark.xdist_group(FIRST)
+def test_broken_submissions_do_not_stop_the_class(first_graded):
+    graded = first_graded
+    report = graded.report
+    assert graded.result.returncode == 1, report
+    assert re.search(r"NOT GRADED\s+malformed\s+.*not a readable notebook", report), report
+    assert "malformed: " in report.split("Not graded")[1], report
+    # Everyone else was graded, including the duplicated-cell submission, which nbgrader
+    # de-duplicates (the copy loses its grade id) and grades in full.
+    for student in ("solution", "untouched", "wrong_step", "deleted_tests", "duplicated"):
+        assert re.search(rf"^graded\s+{student}\s", report, flags=re.M), (student, report)
+    got, total = auto_totals(graded.scores("duplicated"))
+    assert got == total, f"duplicated: {got}/{total}\n{report}"
+
+
+def test_feedback_hides_hidden_tests(graded):
+    hidden = {fold(line) for nb in graded.source.values() for cell in nb.cells
+              for line in regions(cell.source, HIDDEN_BEGIN, HIDDEN_END)}
+    hidden = {line for line in hidden if len(line) >= 20}
+    assert hidden, "no hidden test lines long enough to search for"
+    # The search works: the instructor's autograded notebook, rendered without the course's
+    # preprocessor, does show hidden tests.
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter().from_notebook_node(graded.autograded("untouched")[graded.assignment])
+    raw = Path(graded.root / "raw.html")
+    raw.write_text(body, encoding="utf-8")
+    assert any(line in html_text(raw) for line in hidden), "the hidden-line search cannot fail"
+    for student in ("solution", "untouched", *graded.stubbed):
+        files = graded.feedback_files(student)
+        assert files, f"no feedback for {student}"
+        for path in files:
+            text = html_text(path)
+            leaked = sorted(line for line in hidden if line in text)
+            assert not leaked, f"feedback {path.name} of {student} shows hidden tests: {leaked[:3]}"
+            assert "Hidden tests ran here" in text

@@ -1,0 +1,103 @@
+"""Shared plumbing of the course's instructor tools (regenerate, grade, check).
+
+Everything here drives the real nbgrader command line in a subprocess, so what the tools
+and the tests exercise is exactly what an instructor runs.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NBGRADER = [sys.executable, "-m", "nbgrader"]
+COURSE_FILES = ("nbgrader_config.py",)
+COURSE_DIRS = ("source", "notebooks", "solutions")
+
+
+def assignments(root=ROOT):
+    """Assignment ids: the folders of ``source/`` holding a notebook, in course order."""
+    source = Path(root) / "source"
+    return sorted(p.name for p in source.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+
+
+def notebook_names(assignment, root=ROOT):
+    """Names (without .ipynb) of the notebooks of an assignment."""
+    folder = Path(root) / "source" / assignment
+    return sorted(p.stem for p in folder.glob("*.ipynb"))
+
+
+def nbgrader(*args, root=ROOT, timeout=1800):
+    """Run ``nbgrader ARGS`` in the course directory ``root``; return the CompletedProcess.
+
+    The interpreter's own ``bin`` folder goes first on PATH: nbgrader runs the ``alembic``
+    command of its environment, which is not on PATH when the venv is not activated.
+    """
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    return subprocess.run([*NBGRADER, *args], cwd=root, capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+def regenerate(assignment, root=ROOT):
+    """Regenerate ``notebooks/<assignment>`` and ``solutions/<assignment>`` with nbgrader.
+
+    Raises RuntimeError with nbgrader's output when either command fails.
+    """
+    for command in ("generate_assignment", "generate_solution"):
+        result = nbgrader(command, assignment, "--force", root=root)
+        if result.returncode != 0:
+            raise RuntimeError(f"nbgrader {command} {assignment} failed:\n"
+                               f"{result.stdout}\n{result.stderr}")
+
+
+def copy_course(dst):
+    """Copy the course (config, source, notebooks, solutions) to a new directory ``dst``."""
+    dst = Path(dst)
+    dst.mkdir(parents=True, exist_ok=True)
+    for name in COURSE_FILES:
+        shutil.copy2(ROOT / name, dst / name)
+    ignore = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__")
+    for name in COURSE_DIRS:
+        if (ROOT / name).exists():
+            shutil.copytree(ROOT / name, dst / name, ignore=ignore)
+    return dst
+
+
+def read_json(path):
+    """Load a notebook as plain JSON; raise ValueError naming the file when it is malformed."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path} is not a readable notebook: {exc}") from None
+
+
+def cell_scores(assignment, student, root=ROOT):
+    """Scores of one graded submission, read from the gradebook.
+
+    Returns ``{notebook: {grade_id: (score, max_score, cell_type, needs_manual_grade)}}``.
+    """
+    from nbgrader.api import Gradebook
+
+    db = f"sqlite:///{Path(root) / 'gradebook.db'}"
+    out = {}
+    with Gradebook(db) as gb:
+        submission = gb.find_submission(assignment, student)
+        for nb in submission.notebooks:
+            out[nb.name] = {g.name: (g.score, g.max_score, g.cell_type, g.needs_manual_grade)
+                            for g in nb.grades}
+    return out
+
+
+def auto_totals(scores):
+    """(score, max) over the autograded (code) cells of a ``cell_scores`` result."""
+    got = total = 0.0
+    for cells in scores.values():
+        for score, max_score, cell_type, _ in cells.values():
+            if cell_type == "code":
+                got += score
+                total += max_score
+    return got, total
+

@@ -1,0 +1,69 @@
+"""Execute notebooks top to bottom and fail on any error, warning or stderr output.
+
+    python tools/run_notebook.py source/01-neuron/01-neuron.ipynb [more.ipynb ...]
+
+Used by authors on the master notebooks (solutions in place). Prints the run time of each
+notebook and its slowest cells; exit status 1 when any notebook had a problem.
+"""
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+
+def problems(nb):
+    """(cell index, text) for every error or stderr output in an executed notebook."""
+    found = []
+    for i, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                found.append((i, f"{out.get('ename')}: {out.get('evalue')}"))
+            elif out.get("output_type") == "stream" and out.get("name") == "stderr":
+                found.append((i, "stderr: " + out.get("text", "").strip()[:500]))
+    return found
+
+
+def execute(path, timeout=300):
+    """Execute the notebook at ``path`` in its folder; return (notebook, seconds, cell times)."""
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+                            resources={"metadata": {"path": str(Path(path).parent)}})
+    times = []
+    original = client.async_execute_cell
+
+    async def timed(cell, index, **kwargs):
+        start = time.perf_counter()
+        result = await original(cell, index, **kwargs)
+        times.append((time.perf_counter() - start, index))
+        return result
+
+    client.async_execute_cell = timed
+    start = time.perf_counter()
+    client.execute()
+    return nb, time.perf_counter() - start, sorted(times, reverse=True)
+
+
+def main(argv=None):
+    paths = sys.argv[1:] if argv is None else argv
+    bad = 0
+    for path in paths:
+        try:
+            nb, seconds, times = execute(path)
+        except CellExecutionError as exc:  # pragma: no cover - allow_errors=True
+            print(f"FAIL {path}: {exc}")
+            bad += 1
+            continue
+        found = problems(nb)
+        slowest = ", ".join(f"cell {i}: {t:.1f}s" for t, i in times[:3])
+        print(f"{'FAIL' if found else 'ok  '} {path}  {seconds:.1f}s  (slowest {slowest})")
+        for index, text in found:
+            print(f"    cell {index}: {text}")
+        bad += bool(found)
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
