@@ -5,10 +5,11 @@ student version to ``notebooks/`` and ``nbgrader generate_solution`` the solutio
 ``solutions/`` (run ``python tools/regenerate.py`` for every assignment at once).
 """
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import (ClearMarkScheme, ClearOutput, GetGrades,
-                                    IncludeHeaderFooter, LockCells)
+from nbgrader.preprocessors import (CheckCellMetadata, ClearMarkScheme, ClearOutput, GetGrades,
+                                    IncludeHeaderFooter, LockCells, OverwriteCells,
+                                    OverwriteKernelspec)
 
-from actlib.feedback import HideHiddenTests
+from actlib.grading import DropDuplicateIds, HideHiddenTests
 
 c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
 
@@ -31,6 +32,9 @@ c.GenerateSolution.preprocessors = [IncludeHeaderFooter, LockCells, ClearOutput,
 # A student who deletes or empties a test cell gets it back, and it is run and graded,
 # instead of the cell silently turning into "needs manual grading".
 c.OverwriteCells.add_missing_cells = True
+# A copied graded cell (duplicate grade_id) would crash that step: de-duplicate safely first.
+c.Autograde.sanitize_preprocessors = [ClearOutput, DropDuplicateIds, OverwriteKernelspec,
+                                      OverwriteCells, CheckCellMetadata]
 
 # Each cell gets at most two minutes (every lesson runs in seconds); a runaway loop is
 # interrupted and graded as an error instead of blocking the class.

@@ -1,4 +1,4 @@
-"""Unit tests of the grading checks (actlib.checks) and the feedback preprocessor."""
+"""Unit tests of the grading checks (actlib.checks) and the nbgrader preprocessors."""
 import warnings
 
 import nbformat
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from actlib import checks
-from actlib.feedback import HideHiddenTests, strip_hidden
+from actlib.grading import DropDuplicateIds, HideHiddenTests, strip_hidden
 
 
 def good_sigmoid(x):
@@ -164,3 +164,16 @@ def test_feedback_preprocessor_hides_code_and_traceback_of_hidden_tests():
     assert out.cells[0].outputs[0].traceback == [
         "AssertionError: f(1000.0) is wrong: expected 1.0, got nan"]
     assert out.cells[1].outputs[0].traceback == ["tb"]  # cells without hidden tests keep theirs
+
+
+def test_duplicate_grade_ids_keep_the_last_copy_and_drop_the_metadata_key():
+    nb = nbformat.v4.new_notebook()
+    meta = {"grade": True, "grade_id": "test_a", "locked": True, "points": 1,
+            "schema_version": 3, "solution": False, "task": False}
+    first, second = (nbformat.v4.new_code_cell(src) for src in ("first()", "second()"))
+    for cell in (first, second):
+        cell.metadata["nbgrader"] = dict(meta)
+    nb.cells = [first, second]
+    out, _ = DropDuplicateIds().preprocess(nb, {})
+    assert "nbgrader" not in out.cells[0].metadata
+    assert out.cells[1].metadata["nbgrader"]["grade_id"] == "test_a"

@@ -178,7 +178,9 @@ class Graded:
         return cell_scores(self.assignment, student, self.root)
 
     def autograded(self, student):
-        return read_folder(self.root / "autograded" / student, ".", self.assignment)
+        folder = self.root / "autograded" / student / self.assignment
+        return {name: nbformat.read(str(folder / f"{name}.ipynb"), as_version=4)
+                for name in self.source}
 
     def feedback_files(self, student):
         return sorted((self.root / "feedback" / student / self.assignment).glob("*.html"))
@@ -279,10 +281,12 @@ def test_broken_submissions_do_not_stop_the_class(first_graded):
     assert graded.result.returncode == 1, report
     assert re.search(r"NOT GRADED\s+malformed\s+.*not a readable notebook", report), report
     assert "malformed: " in report.split("Not graded")[1], report
-    # Everyone else was graded, including the duplicated-cell submission, which nbgrader
-    # de-duplicates (the copy loses its grade id) and grades in full.
+    # Everyone else was graded, including the duplicated-cell submission: the course's
+    # DropDuplicateIds keeps the last copy, the submission is graded in full and flagged.
     for student in ("solution", "untouched", "wrong_step", "deleted_tests", "duplicated"):
         assert re.search(rf"^graded\s+{student}\s", report, flags=re.M), (student, report)
+    assert re.search(r"^graded\s+duplicated\s.*copied in the submission: \['test_neuron_visible'\]",
+                     report, flags=re.M), report
     got, total = auto_totals(graded.scores("duplicated"))
     assert got == total, f"duplicated: {got}/{total}\n{report}"
 
@@ -290,16 +294,19 @@ def test_broken_submissions_do_not_stop_the_class(first_graded):
 def test_feedback_hides_hidden_tests(graded):
     hidden = {fold(line) for nb in graded.source.values() for cell in nb.cells
               for line in regions(cell.source, HIDDEN_BEGIN, HIDDEN_END)}
-    hidden = {line for line in hidden if len(line) >= 20}
+    visible = "\n".join(fold(line) for nb in graded.release.values() for cell in nb.cells
+                        for line in cell.source.splitlines())
+    hidden = {line for line in hidden if len(line) >= 20 and line not in visible}
     assert hidden, "no hidden test lines long enough to search for"
     # The search works: the instructor's autograded notebook, rendered without the course's
     # preprocessor, does show hidden tests.
     from nbconvert import HTMLExporter
 
-    body, _ = HTMLExporter().from_notebook_node(graded.autograded("untouched")[graded.assignment])
-    raw = Path(graded.root / "raw.html")
-    raw.write_text(body, encoding="utf-8")
-    assert any(line in html_text(raw) for line in hidden), "the hidden-line search cannot fail"
+    for name, nb in graded.autograded("untouched").items():
+        body, _ = HTMLExporter().from_notebook_node(nb)
+        raw = graded.root / f"unfiltered-{name}.html"
+        raw.write_text(body, encoding="utf-8")
+        assert any(line in html_text(raw) for line in hidden), "the hidden-line search cannot fail"
     for student in ("solution", "untouched", *graded.stubbed):
         files = graded.feedback_files(student)
         assert files, f"no feedback for {student}"

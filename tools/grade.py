@@ -6,11 +6,13 @@
 
 Each student is graded by its own ``nbgrader autograde`` run, so one broken submission
 (malformed JSON, a duplicated graded cell, a notebook that hangs) cannot stop the class:
-it is reported by name, with the reason, and every other student is graded. Feedback is
-then generated per student; `actlib.feedback.HideHiddenTests` keeps hidden tests out of it.
+it is reported by name, with the reason, and every other student is graded. A
+submission with a copied graded cell is graded (the last copy counts) and flagged. Feedback is
+then generated per student; `actlib.grading.HideHiddenTests` keeps hidden tests out of it.
 Exit status: 0 when every student was graded, 1 when some were not (listed at the end).
 """
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -58,6 +60,10 @@ def grade_student(assignment, student, root, feedback=True):
         return False, f"nbgrader autograde failed: {last_error(result.stdout + result.stderr)}"
     got, total = auto_totals(cell_scores(assignment, student, root))
     message = f"{got:g} / {total:g} automatic points"
+    copies = sorted(set(re.findall(r"Cell with id '([^']+)' exists multiple times",
+                                   result.stdout + result.stderr)))
+    if copies:
+        message += f" (graded cells copied in the submission: {copies}; the last copy counted)"
     if feedback:
         fb = nbgrader("generate_feedback", assignment, "--student", student, "--force", root=root)
         if fb.returncode != 0:

@@ -1,0 +1,112 @@
+"""Static checks of the course files: what students receive, and what the lessons promise.
+
+These read the committed notebooks only (no kernel), so they run in a second.
+"""
+import re
+
+import nbformat
+import pytest
+
+from coursetools import ROOT, assignments, notebook_names
+
+ASSIGNMENTS = assignments()
+MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS",
+           "BEGIN MARK SCHEME")
+
+
+def load(folder, assignment):
+    return {name: nbformat.read(str(ROOT / folder / assignment / f"{name}.ipynb"), as_version=4)
+            for name in notebook_names(assignment)}
+
+
+def meta(cell):
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def between(source, begin, end):
+    lines, inside = [], False
+    for line in source.splitlines():
+        if line.strip() == begin:
+            inside = True
+        elif line.strip() == end:
+            inside = False
+        elif inside and line.strip():
+            lines.append(line.strip())
+    return lines
+
+
+def test_generated_folders_hold_exactly_the_assignments_of_source():
+    for folder in ("notebooks", "solutions"):
+        present = sorted(p.name for p in (ROOT / folder).iterdir() if p.is_dir())
+        assert present == ASSIGNMENTS, (f"{folder}/ holds {present}, source/ has {ASSIGNMENTS}: "
+                                        f"run python tools/regenerate.py")
+
+
+def test_assignments_sort_in_course_order():
+    assert ASSIGNMENTS and all(re.fullmatch(r"\d\d-[a-z0-9-]+", a) for a in ASSIGNMENTS)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_release_holds_no_solution_code_and_no_hidden_tests(assignment):
+    source, release = load("source", assignment), load("notebooks", assignment)
+    for name, nb in release.items():
+        by_id = {meta(c)["grade_id"]: c for c in nb.cells if meta(c).get("grade_id")}
+        for i, cell in enumerate(nb.cells):
+            for marker in MARKERS:
+                assert marker not in cell.source, f"{name} cell {i} still holds '{marker}'"
+        for cell in source[name].cells:
+            m = meta(cell)
+            if not m.get("grade_id"):
+                continue
+            released = by_id[m["grade_id"]].source
+            secret = between(cell.source, "### BEGIN SOLUTION", "### END SOLUTION")
+            secret += between(cell.source, "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+            leaked = [line for line in secret if len(line) > 12 and line in released.splitlines()]
+            assert not leaked, f"{name}:{m['grade_id']} releases solution/hidden lines {leaked}"
+            if m.get("solution") and cell.cell_type == "markdown":
+                assert released.strip() == "YOUR ANSWER HERE", f"{name}:{m['grade_id']}"
+            if m.get("solution") and cell.cell_type == "code":
+                assert "raise NotImplementedError()" in released, f"{name}:{m['grade_id']}"
+
+
+HEADER = re.compile(r"^###\s+(Exercise|Written answer)\s+[\d.]+\s*\((\d+)\s+points?\)", re.M)
+TITLE = re.compile(r"Exercises:\s*(\d+) autograded \((\d+) points\) and (\d+) written answers?"
+                   r" \((\d+) points\)")
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_points_announced_match_the_graded_cells(assignment):
+    """Each '### Exercise N (P points)' header equals the points of the graded cells that
+    follow it, and the title's totals equal the notebook's."""
+    for name, nb in load("source", assignment).items():
+        claims = []   # [kind, announced points, points found]
+        for cell in nb.cells:
+            m = meta(cell)
+            if cell.cell_type == "markdown" and not m:
+                for kind, points in HEADER.findall(cell.source):
+                    claims.append([kind, int(points), 0])
+            elif m.get("grade"):
+                assert claims, f"{name}: graded cell {m['grade_id']} before any exercise header"
+                claims[-1][2] += m["points"]
+        assert claims, f"{name} has no exercises"
+        for kind, announced, found in claims:
+            assert announced == found, f"{name}: an {kind} announces {announced} points, has {found}"
+        title = TITLE.search(nb.cells[0].source)
+        assert title, f"{name}: the first cell must state 'Exercises: K autograded (P points) ...'"
+        auto = [c for c in claims if c[0] == "Exercise"]
+        written = [c for c in claims if c[0] == "Written answer"]
+        assert [int(v) for v in title.groups()] == [
+            len(auto), sum(c[2] for c in auto), len(written), sum(c[2] for c in written)], (
+            f"{name}: the title's exercise totals do not match the notebook")
+        assert len(auto) >= 4 and len(written) >= 1, f"{name}: needs ≥4 exercises and a written answer"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_lesson_opens_with_objectives_and_one_seeded_generator(assignment):
+    for name, nb in load("source", assignment).items():
+        assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# Lesson")
+        assert "Learning objectives" in nb.cells[0].source
+        code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+        assert "np.random.default_rng(" in code, f"{name}: no seeded generator"
+        assert not re.search(r"np\.random\.(seed|rand|randn|normal|uniform)\(", code), (
+            f"{name}: uses NumPy's global random state; use the seeded rng")
