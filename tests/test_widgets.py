@@ -1,0 +1,53 @@
+"""The explorers build without a browser and redraw when their controls change."""
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from actlib import activations, neuron as nrn, widgets  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def controls(box):
+    """All leaf widgets of a widget tree, in order."""
+    found = []
+    for child in getattr(box, "children", ()):
+        found.extend(controls(child) if hasattr(child, "children") else [child])
+    return found
+
+
+def test_slider_waits_for_release():
+    s = widgets.slider(0.5, 0, 1, 0.1, "a")
+    assert (s.value, s.min, s.max, s.continuous_update) == (0.5, 0, 1, False)
+
+
+def test_activation_explorer_follows_the_dropdown_and_the_parameter_slider():
+    box = widgets.activation_explorer(names=["relu", "leaky_relu", "elu"])
+    dropdown = box.children[0]
+    fig = plt.gcf()
+    dropdown.value = "leaky_relu"
+    p1 = box.children[1].children[0]
+    assert p1.description == "alpha" and p1.layout.visibility == "visible"
+    p1.value = 0.5
+    line = fig.axes[0].get_lines()[0]
+    x = line.get_xdata()
+    np.testing.assert_allclose(line.get_ydata(), activations.leaky_relu(x, alpha=0.5))
+    assert fig.axes[0].get_title() == "leaky_relu: value"
+    dropdown.value = "relu"
+    assert p1.layout.visibility == "hidden"
+    np.testing.assert_allclose(fig.axes[1].get_lines()[0].get_ydata(), activations.relu.grad(x))
+
+
+def test_neuron_explorer_builds_three_sliders():
+    X, y = nrn.xor_data()
+    box = widgets.neuron_explorer(X, y)
+    sliders = [w for w in controls(box) if hasattr(w, "continuous_update")]
+    assert [s.description for s in sliders] == ["w₁", "w₂", "b"]
+    sliders[2].value = 0.0   # redraws without error
