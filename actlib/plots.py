@@ -105,7 +105,8 @@ def plot_all_activations(x=None, names=None, ncols=6):
             ax.grid(True, alpha=0.3)
             finish(ax, f"{name}" if what == "g" else f"{name}′", "z", what, legend=False)
     fig.suptitle("Every activation (blue) and its derivative (orange) on z ∈ [−4, 4]")
-    fig.tight_layout()
+    # A fixed layout: tight_layout over dozens of axes costs seconds and gains nothing here.
+    fig.subplots_adjust(left=0.04, right=0.99, bottom=0.05, top=0.93, wspace=0.35, hspace=0.6)
     return fig
 
 
@@ -198,7 +199,7 @@ def plot_regression_fit(problem, weights, *, epochs=None, true_line=None, ax=Non
     xs = np.linspace(problem.x.min(), problem.x.max(), 2)
     if true_line is not None:
         ax.plot(xs, true_line[0] * xs + true_line[1], "k--", lw=2, label="ground truth")
-    shades = plt.cm.Reds(np.linspace(0.35, 1.0, len(epochs)))
+    shades = plt.cm.Reds(np.linspace(0.35, 1.0, len(epochs)) if len(epochs) > 1 else [0.9])
     for colour, e in zip(shades, epochs):
         w, b = weights[e]
         ax.plot(xs, w * xs + b, color=colour, lw=1.5, label=f"model, epoch {e}")
@@ -250,3 +251,128 @@ def plot_training_frame(problem, weights, epoch, *, label, true_line=None, axes=
     plot_trajectories(problem, {label: weights[:upto + 1]}, ax=ax_path, markers=False,
                       title=f"Loss contours, epoch number: {epoch}")
     return axes
+
+
+# --- signal propagation (initialisation lesson) ---
+
+def _shown_layers(depth, layers):
+    """All layers of a shallow net; about six spread from first to last of a deep one."""
+    if layers is not None:
+        return [int(i) for i in layers]
+    if depth <= 6:
+        return list(range(depth))
+    return sorted(set(np.linspace(0, depth - 1, 6).round().astype(int).tolist()))
+
+
+def plot_layer_histograms(values, *, title, xlabel, saturated=None, layers=None, bins=60,
+                          logy=False, ax=None):
+    """Overlaid histograms (as density lines) of one quantity per layer.
+
+    ``values`` is a list of arrays, one per layer (index 0 = first hidden layer);
+    ``saturated`` an optional list of saturated fractions per layer. Each line's legend
+    entry is its stats line: ``layer k: mean …, std …, … % saturated``. All layers share
+    one bin range (0.5–99.5 % quantiles of the layers shown, widened to include 0); values
+    outside it are left out, so each curve is the density of the central part of its layer.
+    ``logy`` puts the density on a log scale (useful for ReLU's spike of exact zeros).
+    ``layers`` picks which to show (default: all of a net of ≤ 6 layers, else six spread
+    from first to last). Returns the Axes.
+    """
+    ax = new_axes(ax, figsize=(7, 4))
+    shown = _shown_layers(len(values), layers)
+    pooled = np.concatenate([np.ravel(values[i]) for i in shown])
+    lo, hi = np.quantile(pooled, [0.005, 0.995])
+    lo, hi = min(lo, 0.0), max(hi, 0.0)
+    if hi - lo <= 0:
+        lo, hi = -1.0, 1.0
+    edges = np.linspace(lo, hi, bins + 1)
+    centres = 0.5 * (edges[:-1] + edges[1:])
+    colours = plt.cm.viridis(np.linspace(0.0, 0.9, len(shown)))
+    for colour, i in zip(colours, shown):
+        v = np.ravel(values[i])
+        density, _ = np.histogram(v, bins=edges)
+        density = density / (max(density.sum(), 1) * (edges[1] - edges[0]))
+        if logy:
+            density = np.where(density > 0, density, np.nan)      # empty bins leave gaps
+        label = f"layer {i + 1}: mean {v.mean():+.3g}, std {v.std():.3g}"
+        if saturated is not None:
+            label += f", {100 * saturated[i]:.1f} % saturated"
+        ax.plot(centres, density, color=colour, lw=1.5, label=label)
+    if logy:
+        ax.set_yscale("log")
+    ax.grid(True, alpha=0.3)
+    finish(ax, title, xlabel, "density", legend=False)
+    ax.legend(fontsize=7, loc="upper right")
+    return ax
+
+
+def plot_signal(prop, *, axes=None, layers=None, logy=False):
+    """Histograms of activations (left, with % saturated) and of gradients ∂L/∂a (right)
+    for each layer of an ``actlib.nn.propagate`` result. Returns the pair of Axes."""
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(13, 4))
+    ax_a, ax_g = axes
+    init = prop.init if isinstance(prop.init, str) else f"N(0, {prop.init:g}²)" \
+        if isinstance(prop.init, (int, float)) else getattr(prop.init, "__name__", "custom")
+    width = prop.acts[0].shape[1]
+    setup = f"{prop.activation}, {init}, {prop.depth}×{width}"
+    plot_layer_histograms(prop.acts, saturated=prop.saturated, layers=layers, logy=logy,
+                          ax=ax_a, title=f"Activations per layer ({setup})",
+                          xlabel="activation a")
+    plot_layer_histograms(prop.grads, layers=layers, logy=logy, ax=ax_g,
+                          title=f"Gradients per layer ({setup})", xlabel="∂L/∂a")
+    return axes
+
+
+def plot_grad_norms(norms, *, ax=None, title="Weight-gradient norm per layer",
+                    ylabel="‖∂L/∂W‖ (log scale)"):
+    """Per-layer gradient norms of several set-ups (``norms`` maps a label to an array,
+    index 0 = first layer) on a logarithmic axis: a falling line towards layer 1 means
+    vanishing gradients, a rising one exploding. Returns the Axes."""
+    ax = new_axes(ax, figsize=(7, 4))
+    for label, values in norms.items():
+        values = np.asarray(values, dtype=float)
+        ax.plot(np.arange(1, len(values) + 1), values, marker="o", ms=3, label=label)
+    ax.set_yscale("log")
+    ax.grid(True, alpha=0.3, which="both")
+    return finish(ax, title, "layer", ylabel, legend=len(norms) > 1)
+
+
+# --- dead ReLU units (lesson 03, the ReLU family) ------------------------------------------
+
+def dead_unit_mask(X, W, b):
+    """Which units of the ReLU layer ``relu(X @ W + b)`` are dead on the inputs ``X``.
+
+    A unit j is dead when its pre-activation z_j = x·W[:, j] + b_j is <= 0 for *every* row
+    x of ``X`` (shape (n, d); ``W`` (d, m); ``b`` (m,)). With the convention ReLU'(0) = 0 its
+    output and its gradient are then 0 on every input, so gradient descent can never move
+    it again. Returns a boolean array of shape (m,).
+    """
+    X, W = np.asarray(X, dtype=float), np.asarray(W, dtype=float)
+    if X.ndim != 2 or W.ndim != 2 or X.shape[1] != W.shape[0]:
+        raise ValueError(f"X must have shape (n, d) and W shape (d, m) with the same d; got "
+                         f"X {X.shape} and W {W.shape}")
+    return np.all(X @ W + np.asarray(b, dtype=float) <= 0, axis=0)
+
+
+def dead_unit_fraction(X, W, b):
+    """Fraction of dead units (see `dead_unit_mask`) in the ReLU layer relu(X @ W + b)."""
+    return float(np.mean(dead_unit_mask(X, W, b)))
+
+
+def plot_unit_activity(X, W, b, *, ax=None, title=None, bins=40):
+    """Histogram of each unit's largest pre-activation max_x (x·W[:, j] + b_j) over ``X``.
+
+    Units at or left of 0 are dead (never active on ``X``); the title reports their share.
+    Returns the Axes.
+    """
+    ax = new_axes(ax)
+    peak = (np.asarray(X, dtype=float) @ np.asarray(W, dtype=float)
+            + np.asarray(b, dtype=float)).max(axis=0)
+    dead = peak <= 0
+    edges = np.histogram_bin_edges(peak, bins=bins)
+    ax.hist(peak[~dead], bins=edges, color="C0", label=f"alive ({np.sum(~dead)})")
+    ax.hist(peak[dead], bins=edges, color="C3", label=f"dead ({np.sum(dead)})")
+    ax.axvline(0, color="0.3", lw=1)
+    ax.grid(True, alpha=0.3)
+    title = title or f"Largest pre-activation per unit: {dead.mean():.0%} dead"
+    return finish(ax, title, "max over the inputs of z_j", "number of units", legend=True)
