@@ -91,3 +91,146 @@ def neuron_explorer(X, y, g=None):
         s.observe(draw, names="value")
     draw()
     return widgets.VBox([widgets.HBox(sliders), out])
+
+
+# --- optimisers and loss surfaces ----------------------------------------------------------
+
+def surface_explorer(surfaces_offered=("polynomial", "cosine", "logarithm", "rational"),
+                     steps=60):
+    """Choose a surface and an optimiser, move the constants a, b, c, d, the learning rate
+    and the start; the trajectory (`actlib.surfaces.explore`) is redrawn on the contours.
+    Returns the widget box."""
+    from actlib import optim
+    from actlib import surfaces
+    from actlib.plots import plot_trajectories
+
+    surface = widgets.Dropdown(options=list(surfaces_offered), description="surface")
+    opt = widgets.Dropdown(options=optim.names(), value="momentum", description="optimiser")
+    consts = [slider(v, -3.0, 3.0, 0.1, k) for k, v in zip("abcd", (1.0, 2.0, 0.5, -1.0))]
+    rate = widgets.FloatLogSlider(value=0.05, base=10, min=-4, max=0, step=0.25,
+                                  description="rate", continuous_update=False)
+    x0, y0 = slider(-2.5, -3.0, 3.0, 0.1, "start x"), slider(2.5, -3.0, 3.0, 0.1, "start y")
+    n_steps = widgets.IntSlider(value=steps, min=5, max=300, step=5, description="steps",
+                                continuous_update=False)
+    out = widgets.Output()
+    fig, ax = plt.subplots(figsize=(6, 5))
+    plt.close(fig)
+
+    def draw(*_):
+        constants = {s.description: s.value for s in consts}
+        surf, traj, note = surfaces.explore(surface.value, opt.value, constants, rate.value,
+                                            n_steps.value, (x0.value, y0.value))
+        ax.clear()
+        plot_trajectories(surf, {f"{opt.value} (rate {rate.value:.3g})": traj}, ax=ax,
+                          title=f"{surface.value}: {note}")
+        with out:
+            out.clear_output(wait=True)
+            display(fig)
+
+    for w in [surface, opt, rate, x0, y0, n_steps, *consts]:
+        w.observe(draw, names="value")
+    draw()
+    return widgets.VBox([widgets.HBox([surface, opt, rate]), widgets.HBox(consts[:2]),
+                         widgets.HBox(consts[2:]), widgets.HBox([x0, y0, n_steps]), out])
+
+
+def training_player(problem, runs, *, true_line=None):
+    """Step through training epoch by epoch: a dropdown picks a run, a Play button (or the
+    slider) moves the epoch; the model line, the path on the loss contours and the title
+    "<run> epoch number: k" are updated in place.
+
+    ``runs`` maps a label (e.g. an optimiser's ``title``) to the (w, b) after each epoch,
+    an array (epochs + 1, 2). Returns the widget box.
+    """
+    from actlib.plots import plot_training_frame
+
+    labels = list(runs)
+    n_epochs = min(len(np.asarray(w)) for w in runs.values()) - 1
+    choice = widgets.Dropdown(options=labels, description="optimiser")
+    epoch = widgets.IntSlider(value=0, min=0, max=n_epochs, description="epoch",
+                              continuous_update=False)
+    play = widgets.Play(value=0, min=0, max=n_epochs, interval=150, description="play")
+    widgets.jslink((play, "value"), (epoch, "value"))
+    out = widgets.Output()
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    plt.close(fig)
+    state = {}
+
+    def full(*_):
+        for ax in axes:
+            ax.clear()
+        w = np.asarray(runs[choice.value], dtype=float)
+        plot_training_frame(problem, w, epoch.value, label=choice.value,
+                            true_line=true_line, axes=axes)
+        state["model"] = axes[0].get_lines()[-1]
+        state["path"] = next(line for line in axes[1].get_lines()
+                             if line.get_label() == choice.value)
+        show()
+
+    def move(*_):
+        w = np.asarray(runs[choice.value], dtype=float)
+        k = epoch.value
+        xs = state["model"].get_xdata()
+        state["model"].set_ydata(w[k, 0] * np.asarray(xs) + w[k, 1])
+        state["model"].set_label(f"model, epoch {k}")
+        state["path"].set_data(w[:k + 1, 0], w[:k + 1, 1])
+        axes[0].set_title(f"{choice.value} epoch number: {k}")
+        axes[1].set_title(f"Loss contours, epoch number: {k}")
+        axes[0].legend(fontsize=8)
+        show()
+
+    def show():
+        with out:
+            out.clear_output(wait=True)
+            display(fig)
+
+    choice.observe(full, names="value")
+    epoch.observe(move, names="value")
+    full()
+    return widgets.VBox([widgets.HBox([choice, play, epoch]), out])
+
+
+# --- signal propagation (initialisation lesson) ---
+
+_SIGNAL_INITS = [("N(0, 0.01²) – too small", 0.01), ("N(0, 1) – too large", 1.0),
+                 ("xavier_normal", "xavier_normal"), ("xavier_uniform", "xavier_uniform"),
+                 ("he_normal", "he_normal"), ("he_uniform", "he_uniform"),
+                 ("lecun_normal", "lecun_normal")]
+
+
+def signal_explorer(activations_offered=("tanh", "sigmoid", "relu", "selu", "leaky_relu",
+                                         "elu", "gelu"), depth=10, width=300, n=200, seed=0):
+    """Pick depth, width, activation and initialiser; the per-layer histograms of
+    activations and gradients (`actlib.nn.propagate`, drawn by `actlib.plots.plot_signal`)
+    are redrawn in the same figure. Same seed for every redraw, so only the choice changes
+    the picture. Returns the widget box."""
+    from actlib import nn
+    from actlib.plots import plot_signal
+
+    act = widgets.Dropdown(options=list(activations_offered), value=activations_offered[0],
+                           description="activation")
+    init = widgets.Dropdown(options=_SIGNAL_INITS, value="xavier_normal",
+                            description="init")
+    depth_s = widgets.IntSlider(value=depth, min=2, max=30, description="depth",
+                                continuous_update=False)
+    width_s = widgets.IntSlider(value=width, min=50, max=500, step=50, description="width",
+                                continuous_update=False)
+    out = widgets.Output()
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4))
+    plt.close(fig)
+
+    def draw(*_):
+        prop = nn.propagate(depth_s.value, width_s.value, act.value, init.value,
+                            rng=np.random.default_rng(seed), n=n)
+        for ax in axes:
+            ax.clear()
+        plot_signal(prop, axes=axes)
+        fig.tight_layout()
+        with out:
+            out.clear_output(wait=True)
+            display(fig)
+
+    for w in (act, init, depth_s, width_s):
+        w.observe(draw, names="value")
+    draw()
+    return widgets.VBox([widgets.HBox([act, init]), widgets.HBox([depth_s, width_s]), out])

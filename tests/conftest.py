@@ -1,5 +1,12 @@
-"""Test configuration: the instructor tools in tools/ are importable by the tests."""
+"""Test configuration: the instructor tools in tools/ are importable; one BLAS thread."""
+import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+
+# The suite runs two workers, each starting notebook kernels, on a two-core machine: one BLAS
+# thread per process avoids oversubscription (which made small matrix products many times
+# slower). Kernels started by nbgrader inherit this environment.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
