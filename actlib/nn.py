@@ -35,7 +35,8 @@ from actlib import init as _init
 
 __all__ = ["Dense", "Activation", "BatchNorm", "Sequential", "mse_loss",
            "softmax_cross_entropy", "binary_cross_entropy", "gradient_check",
-           "propagate", "Propagation", "saturated_fraction"]
+           "propagate", "Propagation", "saturated_fraction", "dead_unit_mask",
+           "dead_unit_fraction"]
 
 
 # --- helpers ----------------------------------------------------------------------------
@@ -467,6 +468,26 @@ def saturated_fraction(z, activation, tol=0.05, activation_params=None):
         raise ValueError(f"tol must be in [0, 1), got {tol!r}")
     d = np.abs(f.grad(z, **params))
     return float(np.mean(d <= tol * _max_slope(f, params)))
+
+
+def dead_unit_mask(X, W, b):
+    """Which units of the ReLU layer ``relu(X @ W + b)`` are dead on the inputs ``X``.
+
+    A unit j is dead when its pre-activation z_j = x·W[:, j] + b_j is <= 0 for *every* row
+    x of ``X`` (shape (n, d); ``W`` (d, m); ``b`` (m,)). With the convention ReLU'(0) = 0 its
+    output and its gradient are then 0 on every input, so gradient descent can never move
+    it again. Returns a boolean array of shape (m,).
+    """
+    X, W = np.asarray(X, dtype=float), np.asarray(W, dtype=float)
+    if X.ndim != 2 or W.ndim != 2 or X.shape[1] != W.shape[0]:
+        raise ValueError(f"X must have shape (n, d) and W shape (d, m) with the same d; got "
+                         f"X {X.shape} and W {W.shape}")
+    return np.all(X @ W + np.asarray(b, dtype=float) <= 0, axis=0)
+
+
+def dead_unit_fraction(X, W, b):
+    """Fraction of dead units (see `dead_unit_mask`) in the ReLU layer relu(X @ W + b)."""
+    return float(np.mean(dead_unit_mask(X, W, b)))
 
 
 @dataclass

@@ -337,27 +337,7 @@ def plot_grad_norms(norms, *, ax=None, title="Weight-gradient norm per layer",
     return finish(ax, title, "layer", ylabel, legend=len(norms) > 1)
 
 
-# --- dead ReLU units (lesson 03, the ReLU family) ------------------------------------------
-
-def dead_unit_mask(X, W, b):
-    """Which units of the ReLU layer ``relu(X @ W + b)`` are dead on the inputs ``X``.
-
-    A unit j is dead when its pre-activation z_j = x·W[:, j] + b_j is <= 0 for *every* row
-    x of ``X`` (shape (n, d); ``W`` (d, m); ``b`` (m,)). With the convention ReLU'(0) = 0 its
-    output and its gradient are then 0 on every input, so gradient descent can never move
-    it again. Returns a boolean array of shape (m,).
-    """
-    X, W = np.asarray(X, dtype=float), np.asarray(W, dtype=float)
-    if X.ndim != 2 or W.ndim != 2 or X.shape[1] != W.shape[0]:
-        raise ValueError(f"X must have shape (n, d) and W shape (d, m) with the same d; got "
-                         f"X {X.shape} and W {W.shape}")
-    return np.all(X @ W + np.asarray(b, dtype=float) <= 0, axis=0)
-
-
-def dead_unit_fraction(X, W, b):
-    """Fraction of dead units (see `dead_unit_mask`) in the ReLU layer relu(X @ W + b)."""
-    return float(np.mean(dead_unit_mask(X, W, b)))
-
+# --- dead ReLU units (lesson 03, the ReLU family; the count itself is actlib.nn.dead_unit_fraction)
 
 def plot_unit_activity(X, W, b, *, ax=None, title=None, bins=40):
     """Histogram of each unit's largest pre-activation max_x (x·W[:, j] + b_j) over ``X``.

@@ -472,3 +472,13 @@ def test_signal_plots_have_titles_labels_and_stats_legends():
     plots.plot_signal(nn.propagate(3, 10, "relu", "he_normal", rng=np.random.default_rng(1), n=5),
                       logy=True)
     plt.close("all")
+
+
+def test_dead_units_are_those_never_active_on_any_input():
+    X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    W = np.array([[1.0, -1.0, 0.0], [1.0, -1.0, 0.0]])
+    b = np.array([0.0, 0.5, 0.0])          # unit 1 reaches exactly 0.5 - 1 = -0.5 at most; unit 2 is 0
+    np.testing.assert_array_equal(nn.dead_unit_mask(X, W, b), [False, True, True])
+    assert nn.dead_unit_fraction(X, W, b) == pytest.approx(2 / 3)
+    with pytest.raises(ValueError, match=r"X \(3, 2\) and W \(3, 3\)"):
+        nn.dead_unit_mask(X, np.ones((3, 3)), b)

@@ -53,3 +53,11 @@ def test_finish_rejects_nothing_but_sets_everything():
     _, ax = plt.subplots()
     plots.finish(ax, "T", "x", "y")
     assert (ax.get_title(), ax.get_xlabel(), ax.get_ylabel()) == ("T", "x", "y")
+
+
+def test_unit_activity_histogram_reports_dead_units():
+    X = np.array([[1.0, 0.0], [0.0, 1.0]])
+    W = np.array([[1.0, -1.0], [1.0, -1.0]])
+    ax = plots.plot_unit_activity(X, W, np.zeros(2))
+    assert_labelled(ax, legend=True)
+    assert "50% dead" in ax.get_title()

@@ -82,8 +82,8 @@ COVERAGE = [
     (9, "08-gradient-descent", ["Nesterov", "look-ahead"]),
     (9, "09-adaptive-optimisers", ["Adagrad", "RMSProp", "Adam", "sparse"]),
     (9, "08-gradient-descent", ["SGD(learning_rate=0.01, momentum=0.0, nesterov=False)"]),
-    (9, "08-gradient-descent", ["convex", "non-convex", "cos(", "log("]),
-    (9, "08-gradient-descent", ["ground truth", "contour", "epoch"]),
+    (9, "09-adaptive-optimisers", ["convex", "non-convex", "cos(", "log(", "x^2 + y^2"]),
+    (9, "08-gradient-descent", ["model line", "true_line", "contour", "plot_training_frame", "training_player"]),
 ]
 
 
