@@ -3,20 +3,68 @@
 Each explorer is wiring only: the computation lives in a pure function of another module,
 the figure is drawn once and its lines are updated in place, and sliders use
 ``continuous_update=False`` so the kernel is not flooded while a slider moves.
+
+Headless runs. Widgets are for a person at JupyterLab. When a notebook is executed without
+one — ``nbgrader autograde`` or ``validate`` (which set ``NBGRADER_EXECUTION``), the test
+suite and ``tools/run_notebook.py`` (which set ``ACTLIB_HEADLESS``) — no widget is created:
+`slider` and `dropdown` return their initial value, `interact` calls the function once with
+those values (so its plot is still drawn), and the explorers print a one-line note instead.
+Executing widget cells headless is not only pointless but can stall the notebook client
+(a known, intermittent nbclient hang with ``interact`` and output widgets).
 """
+import functools
+import os
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import display
 
+HEADLESS_VARIABLES = ("NBGRADER_EXECUTION", "ACTLIB_HEADLESS")
+
+
+def headless():
+    """True when the notebook runs without a person at it (see the module docstring)."""
+    return any(os.environ.get(name) for name in HEADLESS_VARIABLES)
+
+
+def explorer(build):
+    """Decorator for an explorer: in a headless run, print a note and build nothing."""
+    @functools.wraps(build)
+    def wrapper(*args, **kwargs):
+        if headless():
+            print(f"[{build.__name__}: an interactive explorer, shown when you run this "
+                  f"notebook in JupyterLab]")
+            return None
+        return build(*args, **kwargs)
+    return wrapper
+
 
 def slider(value, lo, hi, step, description):
-    """A float slider that only updates when released (``continuous_update=False``)."""
+    """A float slider that only updates when released (``continuous_update=False``);
+    in a headless run, just ``value``."""
+    if headless():
+        return value
     return widgets.FloatSlider(value=value, min=lo, max=hi, step=step,
                                description=description, continuous_update=False)
 
 
+def dropdown(options, value, description):
+    """A drop-down menu; in a headless run, just ``value``."""
+    if headless():
+        return value
+    return widgets.Dropdown(options=options, value=value, description=description)
+
+
+def interact(function, **controls):
+    """`ipywidgets.interact` with the course's headless rule: without a person at the
+    notebook, call ``function`` once with the controls' values and return its result."""
+    if headless():
+        return function(**{name: getattr(c, "value", c) for name, c in controls.items()})
+    return widgets.interact(function, **controls)
+
+
+@explorer
 def activation_explorer(names=None, x=None):
     """Pick a registered activation and move its parameters; f and f′ are redrawn in place.
 
@@ -67,6 +115,7 @@ def activation_explorer(names=None, x=None):
     return widgets.VBox([choice, widgets.HBox([p1, p2]), out])
 
 
+@explorer
 def neuron_explorer(X, y, g=None):
     """Sliders for a neuron's weights w₁, w₂ and bias b over its decision boundary on the
     points ``X`` with labels ``y``; the title reports how many points it classifies right."""
@@ -95,6 +144,7 @@ def neuron_explorer(X, y, g=None):
 
 # --- optimisers and loss surfaces ----------------------------------------------------------
 
+@explorer
 def surface_explorer(surfaces_offered=("polynomial", "cosine", "logarithm", "rational"),
                      steps=60):
     """Choose a surface and an optimiser, move the constants a, b, c, d, the learning rate
@@ -134,6 +184,7 @@ def surface_explorer(surfaces_offered=("polynomial", "cosine", "logarithm", "rat
                          widgets.HBox(consts[2:]), widgets.HBox([x0, y0, n_steps]), out])
 
 
+@explorer
 def training_player(problem, runs, *, true_line=None):
     """Step through training epoch by epoch: a dropdown picks a run, a Play button (or the
     slider) moves the epoch; the model line, the path on the loss contours and the title
@@ -198,6 +249,7 @@ _SIGNAL_INITS = [("N(0, 0.01²) – too small", 0.01), ("N(0, 1) – too large",
                  ("lecun_normal", "lecun_normal")]
 
 
+@explorer
 def signal_explorer(activations_offered=("tanh", "sigmoid", "relu", "selu", "leaky_relu",
                                          "elu", "gelu"), depth=10, width=300, n=200, seed=0):
     """Pick depth, width, activation and initialiser; the per-layer histograms of

@@ -10,3 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
 # slower). Kernels started by nbgrader inherit this environment.
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
+
+# Notebooks executed by the tests (directly or through nbgrader) run headless: no widgets are
+# built (see actlib.widgets). tests/test_widgets.py lifts this to test the widgets themselves.
+os.environ.setdefault("ACTLIB_HEADLESS", "1")

@@ -10,7 +10,10 @@ from actlib import activations, neuron as nrn, widgets  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
-def close_figures():
+def with_a_person(monkeypatch):
+    """The widgets as a person at JupyterLab gets them (the suite is headless otherwise)."""
+    for name in widgets.HEADLESS_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
     yield
     plt.close("all")
 
@@ -51,3 +54,21 @@ def test_neuron_explorer_builds_three_sliders():
     sliders = [w for w in controls(box) if hasattr(w, "continuous_update")]
     assert [s.description for s in sliders] == ["w₁", "w₂", "b"]
     sliders[2].value = 0.0   # redraws without error
+
+
+def test_headless_runs_build_no_widget_but_still_draw(monkeypatch, capsys):
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    assert widgets.headless()
+    assert widgets.slider(0.5, 0, 1, 0.1, "a") == 0.5
+    assert widgets.dropdown(["relu", "elu"], "elu", "f") == "elu"
+    calls = []
+    widgets.interact(lambda a, f: calls.append((a, f)), a=widgets.slider(0.5, 0, 1, 0.1, "a"),
+                     f=widgets.dropdown(["relu", "elu"], "elu", "f"))
+    assert calls == [(0.5, "elu")]
+    assert widgets.activation_explorer() is None
+    assert "interactive explorer" in capsys.readouterr().out
+
+
+def test_with_a_person_interact_builds_controls():
+    box = widgets.interact(lambda a: None, a=widgets.slider(0.5, 0, 1, 0.1, "a"))
+    assert box.widget.children[0].value == 0.5

@@ -3,8 +3,10 @@
     python tools/run_notebook.py source/01-neuron/01-neuron.ipynb [more.ipynb ...]
 
 Used by authors on the master notebooks (solutions in place). Prints the run time of each
-notebook and its slowest cells; exit status 1 when any notebook had a problem.
+notebook and its slowest cells; exit status 1 when any notebook had a problem. The kernel
+runs headless (``ACTLIB_HEADLESS=1``): widget cells draw their static plot only.
 """
+import os
 import sys
 import time
 from pathlib import Path
@@ -42,7 +44,7 @@ def execute(path, timeout=300):
 
     client.async_execute_cell = timed
     start = time.perf_counter()
-    client.execute()
+    client.execute(env={**os.environ, "ACTLIB_HEADLESS": "1"})
     return nb, time.perf_counter() - start, sorted(times, reverse=True)
 
 
