@@ -3,12 +3,14 @@
 The reference implementation the exercises are checked against, one module per concept:
 
 - `activations`  every activation and its derivative; the registry (`get`, `names`, `table`)
-- `symbolic`     SymPy forms and derivations; the symbolic grading helper
+- `symbolic`     SymPy forms and derivations
+- `symcheck`     grading answers that are SymPy expressions
 - `neuron`       the single neuron, XOR and the perceptron (lesson 1)
 - `init`         weight initialisers (zeros … lecun_normal), all ``(shape, rng=None)``
 - `nn`           the tiny NumPy network: dense layers, batch norm, losses, gradient check
 - `data`         toy data sets made in code
 - `optim`        SGD (momentum, Nesterov), Adagrad, RMSprop, Adam; moving averages
+- `optimcheck`   grading optimiser steps; naming the convention mix-up behind a wrong one
 - `surfaces`     loss surfaces with value and gradient
 - `plots`        plot helpers (always a title, axis labels and a legend where lines compare)
 - `widgets`      ipywidgets explorers over the pure functions above
@@ -20,7 +22,7 @@ Submodules are imported on first use (``from actlib import activations`` or
 """
 import importlib
 
-__all__ = ["activations", "symbolic", "neuron", "init", "nn", "data", "optim", "surfaces",
+__all__ = ["activations", "symbolic", "symcheck", "neuron", "init", "nn", "data", "optim", "optimcheck", "surfaces",
            "plots", "widgets", "checks", "grading"]
 
 

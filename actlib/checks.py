@@ -31,6 +31,7 @@ __all__ = [
     "check_raises",
     "check_shape",
     "check_expression",
+    "expressions_equal",
     "call_checked",
 ]
 
@@ -249,7 +250,14 @@ def check_raises(student_fn, args, exceptions, *, name=None, kwargs=None):
 
 
 def check_expression(student, reference, **kwargs):
-    """Check that a SymPy expression equals the reference (see `actlib.symbolic`)."""
-    from actlib.symbolic import check_expression as _check
+    """Check that a SymPy expression equals the reference (see `actlib.symcheck`)."""
+    from actlib.symcheck import check_expression as _check
 
     return _check(student, reference, **kwargs)
+
+
+def expressions_equal(student, reference, **kwargs):
+    """(equal, explanation) for a SymPy expression and the reference (see `actlib.symcheck`)."""
+    from actlib.symcheck import expressions_equal as _equal
+
+    return _equal(student, reference, **kwargs)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from actlib import optim
+from actlib import optim, optimcheck
 from actlib import surfaces as S
 
 
@@ -481,12 +481,12 @@ def _library_run(kind, steps=40, start=START):
 
 @pytest.mark.parametrize("kind", optim.names())
 def test_diagnose_accepts_the_library(kind):
-    label, msg = optim.diagnose(kind, _library_run(kind), SURF.grad, START, 40,
+    label, msg = optimcheck.diagnose(kind, _library_run(kind), SURF.grad, START, 40,
                                 state=STATE[kind], **HYPER[kind])
     assert label == "reference", msg
 
 
-MISTAKE_CASES = [(k, m) for k in optim.names() for m in optim.mistakes(k) if m != "reference"]
+MISTAKE_CASES = [(k, m) for k in optim.names() for m in optimcheck.mistakes(k) if m != "reference"]
 
 
 @pytest.mark.parametrize("kind, mistake", MISTAKE_CASES, ids=[f"{k}-{m}" for k, m in
@@ -495,12 +495,12 @@ def test_every_mistake_is_visible_in_the_test_setting(kind, mistake):
     """In the hidden-test setting each wrong convention moves the trajectory far from the
     reference (so a comparison at rtol 1e-6 fails) and is named by diagnose."""
     ref = _library_run(kind)
-    wrong = optim._variant_trajectory(kind, mistake, SURF.grad, START, 40, STATE[kind],
+    wrong = optimcheck._variant_trajectory(kind, mistake, SURF.grad, START, 40, STATE[kind],
                                       optim.get(kind, **HYPER[kind])._hyper())
     diff = np.nanmax(np.abs(wrong - ref)) if np.any(np.isfinite(wrong)) else np.inf
     assert not np.allclose(wrong, ref, rtol=1e-6, atol=1e-9), f"{mistake} is invisible"
     assert diff > 1e-6 or not np.all(np.isfinite(wrong))
-    label, msg = optim.diagnose(kind, wrong, SURF.grad, START, 40, state=STATE[kind],
+    label, msg = optimcheck.diagnose(kind, wrong, SURF.grad, START, 40, state=STATE[kind],
                                 **HYPER[kind])
     assert label == mistake, (label, msg)
 
@@ -529,7 +529,7 @@ def test_checks_fail_on_wrong_implementations():
                    h["epsilon"], s["m"], s["v"], s["t"])
     with pytest.raises(AssertionError):
         assert_close_traj(wrong, ref)
-    label, msg = optim.diagnose("adam", wrong, SURF.grad, START, 40, state=s, **h)
+    label, msg = optimcheck.diagnose("adam", wrong, SURF.grad, START, 40, state=s, **h)
     assert label == "eps_inside" and "square root" in msg, msg
 
     # an EWMA-form momentum (no rescaled rate) is caught and named
@@ -543,23 +543,23 @@ def test_checks_fail_on_wrong_implementations():
     with pytest.raises(AssertionError):
         assert_close_traj(out, ref_sgd(SURF.grad, START, 40, 0.01, 0.8,
                                        velocity=STATE["momentum"]["velocity"]))
-    label, msg = optim.diagnose("momentum", out, SURF.grad, START, 40,
+    label, msg = optimcheck.diagnose("momentum", out, SURF.grad, START, 40,
                                 state=STATE["momentum"], **HYPER["momentum"])
     assert label == "ewma_momentum" and "1−β" in msg, msg
 
     # a trajectory matching no known mistake is reported as unknown, with the first step
-    label, msg = optim.diagnose("adam", ref * 1.01, SURF.grad, START, 40, state=s, **h)
+    label, msg = optimcheck.diagnose("adam", ref * 1.01, SURF.grad, START, 40, state=s, **h)
     assert label == "unknown" and "step 0" in msg, msg
-    label, msg = optim.diagnose("adam", ref[:-1], SURF.grad, START, 40, state=s, **h)
+    label, msg = optimcheck.diagnose("adam", ref[:-1], SURF.grad, START, 40, state=s, **h)
     assert label == "unknown" and "shape" in msg
 
 
 def test_adam_step_counter_mistake_from_fresh_state_is_nan():
     """Using t before increasing it divides by 1 − β⁰ = 0 on the first step."""
-    wrong = optim._variant_trajectory("adam", "t_after", QUAD.grad, QUAD.start, 5, {},
+    wrong = optimcheck._variant_trajectory("adam", "t_after", QUAD.grad, QUAD.start, 5, {},
                                       optim.Adam()._hyper())
     assert np.isnan(wrong[1]).all()
-    label, _ = optim.diagnose("adam", wrong, QUAD.grad, QUAD.start, 5)
+    label, _ = optimcheck.diagnose("adam", wrong, QUAD.grad, QUAD.start, 5)
     assert label == "t_after"
 
 
@@ -594,22 +594,22 @@ CASES_GRADE = [((1.5, -0.8), {"velocity": [0.5, -1.0]}), ((-2.0, 0.3), {})]
 
 def test_check_step_accepts_correct_and_names_mistakes():
     h = dict(learning_rate=0.01, momentum=0.8)
-    optim.check_step(_momentum_step, "momentum", SURF.grad, CASES_GRADE, **h)
+    optimcheck.check_step(_momentum_step, "momentum", SURF.grad, CASES_GRADE, **h)
     with pytest.raises(AssertionError, match="EWMA"):
-        optim.check_step(_momentum_step_ewma, "momentum", SURF.grad, CASES_GRADE, **h)
+        optimcheck.check_step(_momentum_step_ewma, "momentum", SURF.grad, CASES_GRADE, **h)
     ha = HYPER["adam"]
     cases = [(START, STATE["adam"]), ((0.3, 0.2), {"t": 0})]
-    optim.check_step(_adam_step, "adam", SURF.grad, cases, **ha)
+    optimcheck.check_step(_adam_step, "adam", SURF.grad, cases, **ha)
     with pytest.raises(AssertionError, match="increased after it is used"):
-        optim.check_step(_adam_step_t_after, "adam", SURF.grad, cases, **ha)
+        optimcheck.check_step(_adam_step_t_after, "adam", SURF.grad, cases, **ha)
     with pytest.raises(AssertionError, match="should return"):
-        optim.check_step(lambda th, g, v, **k: th, "momentum", SURF.grad, CASES_GRADE, **h)
+        optimcheck.check_step(lambda th, g, v, **k: th, "momentum", SURF.grad, CASES_GRADE, **h)
     with pytest.raises(AssertionError, match="not implemented"):
         def _stub(theta, g, velocity, learning_rate, momentum):
             raise NotImplementedError()
-        optim.check_step(_stub, "momentum", SURF.grad, CASES_GRADE, **h)
+        optimcheck.check_step(_stub, "momentum", SURF.grad, CASES_GRADE, **h)
     with pytest.raises(AssertionError, match="whole number"):
-        optim.check_step(lambda th, g, m, v, t, **k: (th, m, v, 0.5), "adam", SURF.grad,
+        optimcheck.check_step(lambda th, g, m, v, t, **k: (th, m, v, 0.5), "adam", SURF.grad,
                          cases, **ha)
 
 

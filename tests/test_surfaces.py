@@ -310,11 +310,14 @@ def test_plot_helpers_label_everything():
     plt.close("all")
 
 
-def test_widgets_build_and_update(capsys):
+def test_widgets_build_and_update(capsys, monkeypatch):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from actlib import widgets as W
+
+    for name in W.HEADLESS_VARIABLES:      # as a person at JupyterLab gets them
+        monkeypatch.delenv(name, raising=False)
 
     box = W.surface_explorer()
     surface_dd, opt_dd, _ = box.children[0].children

@@ -15,6 +15,7 @@ import sympy as sp
 
 from actlib import activations as A
 from actlib import symbolic as S
+from actlib import symcheck as C
 
 pytestmark = pytest.mark.filterwarnings("error")
 
@@ -275,11 +276,11 @@ def test_symbolic_derivative_is_diff_of_registry_form(name):
         return
     if isinstance(f, sp.MatrixBase):
         logits = sorted(f.free_symbols, key=lambda s: s.name)
-        S.check_expression(df, f.jacobian(sp.Matrix(logits)), name=f"{name} Jacobian")
+        C.check_expression(df, f.jacobian(sp.Matrix(logits)), name=f"{name} Jacobian")
         return
     var = next(s for s in f.free_symbols if s.name == "x")
     # the tidying for display must not change the derivative
-    S.check_expression(df, sp.diff(f, var), name=f"{name}'")
+    C.check_expression(df, sp.diff(f, var), name=f"{name}'")
     if f.has(sp.Piecewise):
         assert isinstance(df, sp.Piecewise) or df.is_constant(), \
             f"{name}: the derivative of a piecewise function should stay piecewise: {df}"
@@ -346,16 +347,16 @@ EQUAL = {
 @pytest.mark.parametrize("key", list(EQUAL))
 def test_grader_accepts_equal_expressions(key):
     student, reference = EQUAL[key]
-    ok, detail = S.expressions_equal(student, reference)
+    ok, detail = C.expressions_equal(student, reference)
     assert ok, f"{key}: rejected with {detail}"
-    assert S.check_expression(student, reference, name=key) is None, "passes silently"
+    assert C.check_expression(student, reference, name=key) is None, "passes silently"
 
 
 def test_grader_notes_symbols_matched_by_name():
-    ok, detail = S.expressions_equal(plain_x**2, x**2)
+    ok, detail = C.expressions_equal(plain_x**2, x**2)
     assert ok and "matched by name" in detail, detail
     # with positive=True SymPy turned sqrt(x^2) into x: wrong for x < 0, and the note says why
-    ok, detail = S.expressions_equal(sp.sqrt(pos_x**2), sp.Abs(x))
+    ok, detail = C.expressions_equal(sp.sqrt(pos_x**2), sp.Abs(x))
     assert not ok and "matched by name" in detail and "x = -" in detail, detail
 
 
@@ -388,10 +389,10 @@ NEAR_MISS = {
 @pytest.mark.parametrize("key", list(NEAR_MISS))
 def test_grader_rejects_near_misses(key):
     student, reference = NEAR_MISS[key]
-    ok, detail = S.expressions_equal(student, reference)
+    ok, detail = C.expressions_equal(student, reference)
     assert not ok, f"{key}: accepted ({detail})"
     with pytest.raises(AssertionError, match=re.escape(key[:20])):
-        S.check_expression(student, reference, name=key[:20])
+        C.check_expression(student, reference, name=key[:20])
 
 
 _MSG = re.compile(r"at (?P<point>.+?): your expression gives (?P<got>\S+), "
@@ -402,7 +403,7 @@ _MSG = re.compile(r"at (?P<point>.+?): your expression gives (?P<got>\S+), "
 def test_grader_message_names_a_differing_point_and_both_values(key):
     student, reference = NEAR_MISS[key]
     with pytest.raises(AssertionError) as info:
-        S.check_expression(student, reference, name="answer")
+        C.check_expression(student, reference, name="answer")
     msg = str(info.value)
     assert msg.startswith("answer: "), msg
     found = _MSG.search(msg)
@@ -419,20 +420,20 @@ def test_grader_message_names_a_differing_point_and_both_values(key):
 def test_grader_matrix_entry_may_use_symbols_of_other_entries():
     reference = sp.Matrix([[a1, 0]])
     student = sp.Matrix([[a1, sp.exp(2 * a2) - sp.exp(a2) ** 2]])   # an unsimplified 0
-    ok, detail = S.expressions_equal(student, reference)
+    ok, detail = C.expressions_equal(student, reference)
     assert ok, detail
-    ok, detail = S.expressions_equal(sp.Matrix([[a1, sp.exp(a2) - 1]]), reference)
+    ok, detail = C.expressions_equal(sp.Matrix([[a1, sp.exp(a2) - 1]]), reference)
     assert not ok and "Entry [0, 1]" in detail, detail
 
 
 def test_grader_message_for_matrix_names_the_entry():
     student, reference = NEAR_MISS["Jacobian with a wrong sign"]
     with pytest.raises(AssertionError, match=r"Entry \[0, 0\].*expected value"):
-        S.check_expression(student, reference, name="J")
+        C.check_expression(student, reference, name="J")
     with pytest.raises(AssertionError, match=r"shape \(1, 2\).*\(2, 2\)"):
-        S.check_expression(sp.Matrix([[a1, a2]]), reference, name="J")
+        C.check_expression(sp.Matrix([[a1, a2]]), reference, name="J")
     with pytest.raises(AssertionError, match="should be a matrix"):
-        S.check_expression(a1, reference, name="J")
+        C.check_expression(a1, reference, name="J")
 
 
 @pytest.mark.parametrize("student, match", [
@@ -447,41 +448,41 @@ def test_grader_message_for_matrix_names_the_entry():
     (np.array([0.25]), "ndarray"),
 ])
 def test_grader_rejects_non_sympy_answers(student, match):
-    ok, detail = S.expressions_equal(student, sig)
+    ok, detail = C.expressions_equal(student, sig)
     assert not ok and re.search(match, detail), detail
     with pytest.raises(AssertionError, match=match):
-        S.check_expression(student, sig, name="sigma")
+        C.check_expression(student, sig, name="sigma")
 
 
 def test_grader_rejects_foreign_symbols_and_functions():
     z = sp.Symbol("z", real=True)
     with pytest.raises(AssertionError, match=r"symbol\(s\) z.*\(it uses x\)"):
-        S.check_expression(S.sigmoid_expr(z), sig, name="sigma")
+        C.check_expression(S.sigmoid_expr(z), sig, name="sigma")
     c1 = sp.Symbol("C1")
     with pytest.raises(AssertionError, match="integration constants"):
-        S.check_expression(1 / (c1 * sp.exp(-x) + 1), sig, name="ode")
+        C.check_expression(1 / (c1 * sp.exp(-x) + 1), sig, name="ode")
     with pytest.raises(AssertionError, match=r"undefined function\(s\) y\(x\)"):
-        S.check_expression(sp.Function("y")(x) * 0 + sp.Function("y")(x), sig, name="ode")
+        C.check_expression(sp.Function("y")(x) * 0 + sp.Function("y")(x), sig, name="ode")
 
 
 def test_grader_respects_positive_parameters_and_given_ranges():
     # sqrt(alpha^2) = alpha only because alpha is positive: it must be sampled positive
-    ok, detail = S.expressions_equal(sp.sqrt(S.alpha**2) * x, S.alpha * x)
+    ok, detail = C.expressions_equal(sp.sqrt(S.alpha**2) * x, S.alpha * x)
     assert ok, detail
     r = sp.Symbol("r", real=True)
-    ok, detail = S.expressions_equal(sp.sqrt(r**2), r, symbols={"r": (0.5, 4)})
+    ok, detail = C.expressions_equal(sp.sqrt(r**2), r, symbols={"r": (0.5, 4)})
     assert ok, detail
-    ok, detail = S.expressions_equal(sp.sqrt(r**2), r)
+    ok, detail = C.expressions_equal(sp.sqrt(r**2), r)
     assert not ok and "r = -" in detail, detail
 
 
 def test_grader_is_deterministic_and_rejects_bad_reference():
     student, reference = NEAR_MISS["tiny sine ripple"]
-    assert S.expressions_equal(student, reference) == S.expressions_equal(student, reference)
+    assert C.expressions_equal(student, reference) == C.expressions_equal(student, reference)
     with pytest.raises(TypeError, match="reference"):
-        S.expressions_equal(sig, 0.5)
+        C.expressions_equal(sig, 0.5)
     with pytest.raises(ValueError, match="domain"):
-        S.expressions_equal(sig, sig, domain=(1, -1))
+        C.expressions_equal(sig, sig, domain=(1, -1))
 
 
 def test_grader_is_quick_on_hairy_expressions():
@@ -493,27 +494,27 @@ def test_grader_is_quick_on_hairy_expressions():
     other_form = (sp.exp(x) * (4 * (x + 1) + 4 * sp.exp(2 * x) + sp.exp(3 * x)
                                + sp.exp(x) * (4 * x + 6))) / (2 * sp.exp(x) + sp.exp(2 * x) + 2) ** 2
     start = time.perf_counter()
-    ok, detail = S.expressions_equal(other_form, reference)
+    ok, detail = C.expressions_equal(other_form, reference)
     assert ok, detail
-    ok, detail = S.expressions_equal(other_form * (1 + sp.Rational(1, 10**6)), reference)
+    ok, detail = C.expressions_equal(other_form * (1 + sp.Rational(1, 10**6)), reference)
     assert not ok, detail
     assert time.perf_counter() - start < 8, "the grader should take a few seconds at most"
 
 
 def test_grader_constants():
     k = 4 / sp.sqrt(2 * sp.pi)
-    ok, detail = S.expressions_equal(sp.Float(float(k)), k)
+    ok, detail = C.expressions_equal(sp.Float(float(k)), k)
     assert ok and "numerically" in detail, f"a 15-digit Float of a constant passes: {detail}"
-    ok, detail = S.expressions_equal(sp.sqrt(8 / sp.pi), k)
+    ok, detail = C.expressions_equal(sp.sqrt(8 / sp.pi), k)
     assert ok, detail
     with pytest.raises(AssertionError, match=r"expected value: your expression is 0\.7978.*"
                                              r"expected value is 1\.5957"):
-        S.check_expression(sp.sqrt(2 / sp.pi), k, name="k")
+        C.check_expression(sp.sqrt(2 / sp.pi), k, name="k")
 
 
 def test_grader_tolerance_is_relative():
     big = sp.exp(x)
-    ok, _ = S.expressions_equal(big * (1 + sp.Rational(1, 10**12)), big)
+    ok, _ = C.expressions_equal(big * (1 + sp.Rational(1, 10**12)), big)
     assert ok, "a 1e-12 relative difference is within the default rtol"
-    ok, _ = S.expressions_equal(big * (1 + sp.Rational(1, 10**7)), big)
+    ok, _ = C.expressions_equal(big * (1 + sp.Rational(1, 10**7)), big)
     assert not ok, "a 1e-7 relative difference is not"

@@ -72,3 +72,16 @@ def test_headless_runs_build_no_widget_but_still_draw(monkeypatch, capsys):
 def test_with_a_person_interact_builds_controls():
     box = widgets.interact(lambda a: None, a=widgets.slider(0.5, 0, 1, 0.1, "a"))
     assert box.widget.children[0].value == 0.5
+
+
+def test_signal_explorer_recomputes_for_another_activation(monkeypatch):
+    from actlib import nn
+
+    calls = []
+    real = nn.propagate
+    monkeypatch.setattr(nn, "propagate", lambda *a, **k: calls.append(a) or real(*a, **k))
+    box = widgets.signal_explorer(depth=3, width=50, n=40)
+    act = box.children[0].children[0]
+    assert act.description == "activation"
+    act.value = "relu"
+    assert [c[:3] for c in calls] == [(3, 50, "tanh"), (3, 50, "relu")]
