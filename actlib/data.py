@@ -11,6 +11,8 @@ import numbers
 
 import numpy as np
 
+from actlib.init import as_generator
+
 __all__ = ["two_moons", "spirals", "xor", "noisy_line", "standardise", "names", "get"]
 
 
@@ -26,15 +28,6 @@ def _noise(noise):
         raise ValueError(f"noise (a standard deviation) must be a finite number >= 0, "
                          f"got {noise!r}")
     return float(noise)
-
-
-def _generator(rng):
-    if rng is None:
-        return np.random.default_rng()
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator (e.g. np.random.default_rng(0)) "
-                        f"or None, got {type(rng).__name__}")
-    return rng
 
 
 def _split(n, k):
@@ -54,7 +47,7 @@ def two_moons(n, rng=None, noise=0.1):
     Gaussian noise of standard deviation ``noise`` is added to both coordinates.
     Not linearly separable; one small hidden layer separates it.
     """
-    n, noise, rng = _count(n), _noise(noise), _generator(rng)
+    n, noise, rng = _count(n), _noise(noise), as_generator(rng)
     n0, n1 = _split(n, 2)
     t0, t1 = rng.uniform(0.0, math.pi, n0), rng.uniform(0.0, math.pi, n1)
     upper = np.column_stack([np.cos(t0), np.sin(t0)])
@@ -70,7 +63,7 @@ def spirals(n, rng=None, noise=0.05, classes=2, turns=1.5):
     Arm k is r·(cos θ, sin θ) with radius r ~ U(0, 1) and angle θ = 2π·turns·r + 2πk/classes;
     Gaussian noise of standard deviation ``noise`` is added to both coordinates.
     """
-    n, noise, rng = _count(n), _noise(noise), _generator(rng)
+    n, noise, rng = _count(n), _noise(noise), as_generator(rng)
     if isinstance(classes, bool) or not isinstance(classes, numbers.Integral) or classes < 2:
         raise ValueError(f"classes must be an integer >= 2, got {classes!r}")
     if isinstance(turns, bool) or not isinstance(turns, numbers.Real) or not turns > 0:
@@ -91,7 +84,7 @@ def xor(n, rng=None, noise=0.25):
     0 when they agree; each point is its centre plus N(0, noise²) in both coordinates.
     No straight line separates the two classes.
     """
-    n, noise, rng = _count(n), _noise(noise), _generator(rng)
+    n, noise, rng = _count(n), _noise(noise), as_generator(rng)
     corner = np.repeat(np.arange(4), _split(n, 4))
     centres = np.array([[1.0, 1.0], [-1.0, -1.0], [1.0, -1.0], [-1.0, 1.0]])
     X = centres[corner] + rng.normal(0.0, noise, (n, 2))
@@ -104,7 +97,7 @@ def noisy_line(n, rng=None, noise=0.1, slope=2.0, intercept=1.0, x_range=(-1.0, 
 
     Returns X of shape (n, 1) and float targets y of shape (n,).
     """
-    n, noise, rng = _count(n), _noise(noise), _generator(rng)
+    n, noise, rng = _count(n), _noise(noise), as_generator(rng)
     low, high = (float(v) for v in x_range)
     if not (math.isfinite(low) and math.isfinite(high) and low < high):
         raise ValueError(f"x_range must be two finite numbers (low, high) with low < high, "

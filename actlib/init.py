@@ -38,7 +38,8 @@ import numbers
 
 import numpy as np
 
-__all__ = ["zeros", "constant", "normal", "uniform", "xavier_uniform", "xavier_normal",
+__all__ = ["as_generator",
+           "zeros", "constant", "normal", "uniform", "xavier_uniform", "xavier_normal",
            "he_uniform", "he_normal", "lecun_normal", "fans", "get", "names"]
 
 
@@ -65,8 +66,12 @@ def fans(shape):
     return int(shape[0]), int(shape[1])
 
 
-def _generator(rng):
-    """``rng`` itself when it is a Generator, a fresh one when None, else a TypeError."""
+def as_generator(rng):
+    """``rng`` itself when it is a Generator, a fresh one when None, else a TypeError.
+
+    The course's rule for randomness: every random function takes an explicit
+    ``numpy.random.Generator``; `actlib.data`, `actlib.nn` and `actlib.surfaces` use this too.
+    """
     if rng is None:
         return np.random.default_rng()
     if not isinstance(rng, np.random.Generator):
@@ -106,13 +111,13 @@ def constant(shape, *, value=0.1, rng=None):
 def normal(shape, *, std=0.01, rng=None):
     """W ~ N(0, std²) elementwise, plain (untruncated) normal; variance std²."""
     std = _scale(std, "std")
-    return _generator(rng).normal(0.0, std, size=fans(shape))
+    return as_generator(rng).normal(0.0, std, size=fans(shape))
 
 
 def uniform(shape, *, limit=0.05, rng=None):
     """W ~ U(−limit, limit) elementwise; variance limit²/3."""
     limit = _scale(limit, "limit")
-    return _generator(rng).uniform(-limit, limit, size=fans(shape))
+    return as_generator(rng).uniform(-limit, limit, size=fans(shape))
 
 
 # --- variance-scaling rules ----------------------------------------------------------------

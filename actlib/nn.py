@@ -534,7 +534,7 @@ def propagate(depth, width, activation="tanh", init="xavier_normal", rng=None, n
     depth = _positive_int(depth, "depth")
     width = _positive_int(width, "width")
     n = _positive_int(n, "n")
-    rng = _init._generator(rng)
+    rng = _init.as_generator(rng)
     layers = [Dense(width, width, activation, init, rng=rng,
                     activation_params=activation_params) for _ in range(depth)]
     x = rng.standard_normal((n, width))

@@ -24,6 +24,8 @@ import numbers
 
 import numpy as np
 
+from actlib.init import as_generator
+
 __all__ = ["Surface", "Quadratic", "Rosenbrock", "Polynomial", "Cosine", "Logarithm",
            "Rational", "LinearRegression", "names", "get", "run", "converged_at",
            "linear_data", "train", "explore"]
@@ -480,7 +482,7 @@ def linear_data(n=50, slope=2.0, intercept=1.0, noise=0.5, x_range=(0.0, 2.0), r
     lo, hi = (_real("x_range", v) for v in x_range)
     if not lo < hi:
         raise ValueError(f"x_range must be (low, high) with low < high, got {x_range!r}")
-    rng = np.random.default_rng() if rng is None else rng
+    rng = as_generator(rng)
     x = rng.uniform(lo, hi, size=n)
     y = _real("slope", slope) * x + _real("intercept", intercept) + noise * rng.standard_normal(n)
     return x, y
@@ -567,7 +569,7 @@ def train(optimizer, problem, start=None, epochs=50, batch_size=None, rng=None):
                          f"{batch_size!r}")
     if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 0:
         raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
-    rng = np.random.default_rng() if rng is None else rng
+    rng = as_generator(rng)
     p = problem.start.copy() if start is None else _point(start).copy()
     per_epoch, per_step, loss = [p.copy()], [p.copy()], [problem.value(p)]
     for _ in range(epochs):
