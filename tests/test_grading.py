@@ -16,7 +16,6 @@ import copy
 import html
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path

@@ -7,7 +7,6 @@ the repository, where the developers keep it) is present, its bullets are counte
 bullet added there without a lesson that teaches it fails here.
 """
 import re
-from pathlib import Path
 
 import nbformat
 import pytest
