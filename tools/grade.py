@@ -13,6 +13,7 @@ Exit status: 0 when every student was graded, 1 when some were not (listed at th
 """
 import argparse
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -85,7 +86,13 @@ def main(argv=None):
         return 1
     failed = []
     for student in students:
-        ok, message = grade_student(args.assignment, student, args.root, not args.no_feedback)
+        try:
+            ok, message = grade_student(args.assignment, student, args.root,
+                                        not args.no_feedback)
+        except subprocess.TimeoutExpired as exc:
+            ok, message = False, f"nbgrader did not finish within {exc.timeout:g} s"
+        except Exception as exc:  # noqa: BLE001 - one student's problem must not stop the class
+            ok, message = False, f"{type(exc).__name__}: {exc}"
         print(f"{'graded' if ok else 'NOT GRADED':10}  {student:20}  {message}", flush=True)
         if not ok:
             failed.append((student, message))
