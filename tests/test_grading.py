@@ -24,7 +24,7 @@ import nbformat
 import pytest
 
 from coursetools import (ROOT, assignments, auto_totals, cell_scores, copy_course,
-                         notebook_names, regenerate)
+                         notebook_names, output_problems, regenerate)
 
 pytestmark = pytest.mark.nbgrader
 
@@ -231,12 +231,8 @@ def test_solution_gets_full_marks_and_runs_cleanly(graded):
     assert got == total, (f"the solution of {graded.assignment} got {got}/{total}; "
                           f"cells: {graded.scores('solution')}\n{graded.report}")
     for name, nb in graded.autograded("solution").items():
-        for i, cell in enumerate(nb.cells):
-            for out in cell.get("outputs", []):
-                assert out["output_type"] != "error", (
-                    f"{name} cell {i} raised {out.get('ename')}: {out.get('evalue')}")
-                assert not (out["output_type"] == "stream" and out["name"] == "stderr"), (
-                    f"{name} cell {i} wrote to stderr: {out['text'][:300]}")
+        found = output_problems(nb)
+        assert not found, f"{name}: " + "; ".join(f"cell {i}: {text}" for i, text in found)
 
 
 def test_untouched_release_gets_zero_with_every_test_failing(graded):

@@ -11,7 +11,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from coursetools import ROOT, assignments, notebook_names
+from coursetools import ROOT, assignments, notebook_names, output_problems
 
 pytestmark = pytest.mark.notebooks
 
@@ -83,10 +83,6 @@ def test_solution_runs_cleanly_and_every_figure_is_labelled(assignment, name):
     folder = ROOT / "solutions" / assignment
     nb, problems = run_with_audit(nbformat.read(str(folder / f"{name}.ipynb"), as_version=4),
                                   folder)
-    for i, cell in enumerate(nb.cells):
-        for out in cell.get("outputs", []):
-            assert out["output_type"] != "error", (
-                f"{name} cell {i} raised {out.get('ename')}: {out.get('evalue')}")
-            assert not (out["output_type"] == "stream" and out["name"] == "stderr"), (
-                f"{name} cell {i} wrote to stderr (a warning?): {out['text'][:300]}")
+    found = output_problems(nb)
+    assert not found, f"{name}: " + "; ".join(f"cell {i}: {text}" for i, text in found)
     assert not problems, f"{name}: figures not labelled:\n" + "\n".join(problems)

@@ -74,6 +74,18 @@ def read_json(path):
         raise ValueError(f"{path} is not a readable notebook: {exc}") from None
 
 
+def output_problems(nb):
+    """(cell index, text) for every error or stderr output of an executed notebook."""
+    found = []
+    for i, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                found.append((i, f"{out.get('ename')}: {out.get('evalue')}"))
+            elif out.get("output_type") == "stream" and out.get("name") == "stderr":
+                found.append((i, "stderr: " + out.get("text", "").strip()[:500]))
+    return found
+
+
 def cell_scores(assignment, student, root=ROOT):
     """Scores of one graded submission, read from the gradebook.
 

@@ -15,17 +15,8 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-
-def problems(nb):
-    """(cell index, text) for every error or stderr output in an executed notebook."""
-    found = []
-    for i, cell in enumerate(nb.cells):
-        for out in cell.get("outputs", []):
-            if out.get("output_type") == "error":
-                found.append((i, f"{out.get('ename')}: {out.get('evalue')}"))
-            elif out.get("output_type") == "stream" and out.get("name") == "stderr":
-                found.append((i, "stderr: " + out.get("text", "").strip()[:500]))
-    return found
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from coursetools import output_problems  # noqa: E402
 
 
 def execute(path, timeout=300):
@@ -58,7 +49,7 @@ def main(argv=None):
             print(f"FAIL {path}: {exc}")
             bad += 1
             continue
-        found = problems(nb)
+        found = output_problems(nb)
         slowest = ", ".join(f"cell {i}: {t:.1f}s" for t, i in times[:3])
         print(f"{'FAIL' if found else 'ok  '} {path}  {seconds:.1f}s  (slowest {slowest})")
         for index, text in found:
