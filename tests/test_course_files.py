@@ -7,7 +7,7 @@ import re
 import nbformat
 import pytest
 
-from coursetools import ROOT, assignments, notebook_names
+from coursetools import ROOT, assignments, marked_lines, nbgrader_meta, notebook_names
 
 ASSIGNMENTS = assignments()
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS",
@@ -17,22 +17,6 @@ MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN T
 def load(folder, assignment):
     return {name: nbformat.read(str(ROOT / folder / assignment / f"{name}.ipynb"), as_version=4)
             for name in notebook_names(assignment)}
-
-
-def meta(cell):
-    return cell.get("metadata", {}).get("nbgrader", {})
-
-
-def between(source, begin, end):
-    lines, inside = [], False
-    for line in source.splitlines():
-        if line.strip() == begin:
-            inside = True
-        elif line.strip() == end:
-            inside = False
-        elif inside and line.strip():
-            lines.append(line.strip())
-    return lines
 
 
 def test_generated_folders_hold_exactly_the_assignments_of_source():
@@ -50,17 +34,17 @@ def test_assignments_sort_in_course_order():
 def test_release_holds_no_solution_code_and_no_hidden_tests(assignment):
     source, release = load("source", assignment), load("notebooks", assignment)
     for name, nb in release.items():
-        by_id = {meta(c)["grade_id"]: c for c in nb.cells if meta(c).get("grade_id")}
+        by_id = {nbgrader_meta(c)["grade_id"]: c for c in nb.cells if nbgrader_meta(c).get("grade_id")}
         for i, cell in enumerate(nb.cells):
             for marker in MARKERS:
                 assert marker not in cell.source, f"{name} cell {i} still holds '{marker}'"
         for cell in source[name].cells:
-            m = meta(cell)
+            m = nbgrader_meta(cell)
             if not m.get("grade_id"):
                 continue
             released = by_id[m["grade_id"]].source
-            secret = between(cell.source, "### BEGIN SOLUTION", "### END SOLUTION")
-            secret += between(cell.source, "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+            secret = marked_lines(cell.source, "### BEGIN SOLUTION", "### END SOLUTION")
+            secret += marked_lines(cell.source, "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
             leaked = [line for line in secret if len(line) > 12 and line in released.splitlines()]
             assert not leaked, f"{name}:{m['grade_id']} releases solution/hidden lines {leaked}"
             if m.get("solution") and cell.cell_type == "markdown":
@@ -81,7 +65,7 @@ def test_points_announced_match_the_graded_cells(assignment):
     for name, nb in load("source", assignment).items():
         claims = []   # [kind, announced points, points found]
         for cell in nb.cells:
-            m = meta(cell)
+            m = nbgrader_meta(cell)
             if cell.cell_type == "markdown" and not m:
                 for kind, points in HEADER.findall(cell.source):
                     claims.append([kind, int(points), 0])

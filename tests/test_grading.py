@@ -24,7 +24,8 @@ import nbformat
 import pytest
 
 from coursetools import (ROOT, assignments, auto_totals, cell_scores, copy_course,
-                         notebook_names, output_problems, regenerate)
+                         marked_lines, nbgrader_meta, notebook_names, output_problems,
+                         regenerate)
 
 pytestmark = pytest.mark.nbgrader
 
@@ -35,24 +36,6 @@ HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 
 
 # ------------------------------------------------------------------------------ helpers
-
-def nbgrader_meta(cell):
-    return cell.get("metadata", {}).get("nbgrader", {})
-
-
-def regions(source, begin, end):
-    """The non-blank lines between ``begin`` and ``end`` markers of a cell's source."""
-    lines, inside = [], False
-    for line in source.splitlines():
-        stripped = line.strip()
-        if stripped == begin:
-            inside = True
-        elif stripped == end:
-            inside = False
-        elif inside and stripped:
-            lines.append(stripped)
-    return lines
-
 
 def stub_out(source):
     """Replace the solution region of an answer cell by nbgrader's release stub."""
@@ -250,7 +233,7 @@ def test_each_exercise_has_visible_and_hidden_tests(graded):
                 f"{name}: exercise {answer} needs test_{answer}_visible and test_{answer}_hidden")
             hidden = next(c for c in nb.cells
                           if nbgrader_meta(c).get("grade_id") == f"test_{answer}_hidden")
-            assert regions(hidden.source, HIDDEN_BEGIN, HIDDEN_END), (
+            assert marked_lines(hidden.source, HIDDEN_BEGIN, HIDDEN_END), (
                 f"{name}: test_{answer}_hidden has no hidden test region")
 
 
@@ -288,7 +271,7 @@ def test_broken_submissions_do_not_stop_the_class(first_graded):
 
 def test_feedback_hides_hidden_tests(graded):
     hidden = {fold(line) for nb in graded.source.values() for cell in nb.cells
-              for line in regions(cell.source, HIDDEN_BEGIN, HIDDEN_END)}
+              for line in marked_lines(cell.source, HIDDEN_BEGIN, HIDDEN_END)}
     visible = "\n".join(fold(line) for nb in graded.release.values() for cell in nb.cells
                         for line in cell.source.splitlines())
     hidden = {line for line in hidden if len(line) >= 20 and line not in visible}

@@ -74,6 +74,26 @@ def read_json(path):
         raise ValueError(f"{path} is not a readable notebook: {exc}") from None
 
 
+def nbgrader_meta(cell):
+    """A cell's nbgrader metadata ({} for an ordinary cell)."""
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def marked_lines(source, begin, end):
+    """The non-blank lines (stripped) between ``begin`` and ``end`` marker lines, e.g. the
+    solution or hidden-test region of a cell's source."""
+    lines, inside = [], False
+    for line in source.splitlines():
+        stripped = line.strip()
+        if stripped == begin:
+            inside = True
+        elif stripped == end:
+            inside = False
+        elif inside and stripped:
+            lines.append(stripped)
+    return lines
+
+
 def output_problems(nb):
     """(cell index, text) for every error or stderr output of an executed notebook."""
     found = []
