@@ -206,21 +206,21 @@ class Activation:
 
     # -- evaluation -----------------------------------------------------------------------
     def __call__(self, x, *args, **kwargs):
-        params = self._bind(args, kwargs)
-        arr, dtype = _as_input(x, self.name)
-        if not self.elementwise:
-            return self._value(arr, dtype, **params)
-        lims = self._limits(**params) if self._limits else None
-        return _elementwise(self._value, arr, dtype, params, lims)
+        return self._evaluate(self._value, self._limits, x, args, kwargs)
 
     def grad(self, x, *args, **kwargs):
         """Derivative df/dx at x (same shape as x; softmax-like: Jacobian, shape (..., n, n))."""
+        return self._evaluate(self._grad, self._grad_limits, x, args, kwargs)
+
+    def _evaluate(self, kernel, limits, x, args, kwargs):
+        """Run ``kernel`` (value or derivative) on x: whole-array for softmax-like entries,
+        through the blockwise elementwise driver (with the limits at ±inf) otherwise."""
         params = self._bind(args, kwargs)
         arr, dtype = _as_input(x, self.name)
         if not self.elementwise:
-            return self._grad(arr, dtype, **params)
-        lims = self._grad_limits(**params) if self._grad_limits else None
-        return _elementwise(self._grad, arr, dtype, params, lims)
+            return kernel(arr, dtype, **params)
+        lims = limits(**params) if limits else None
+        return _elementwise(kernel, arr, dtype, params, lims)
 
     def symbolic(self, **params):
         """The SymPy expression in ``x`` (parameters as symbols unless a value is given)."""
