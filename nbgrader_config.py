@@ -9,7 +9,7 @@ from nbgrader.preprocessors import (CheckCellMetadata, ClearMarkScheme, ClearOut
                                     IncludeHeaderFooter, LockCells, OverwriteCells,
                                     OverwriteKernelspec)
 
-from actlib.grading import DropDuplicateIds, HideHiddenTests
+from actlib.grading.preprocessors import DropDuplicateIds, HideHiddenTests
 
 c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
 

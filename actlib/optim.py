@@ -24,7 +24,7 @@ Conventions (where the major frameworks differ, the choice is stated in each doc
 The module also holds the exponentially weighted moving average :func:`ewma` and the
 closed-form step sizes of gradient descent and the heavy-ball method on a quadratic.
 Grading a student's optimiser step, and naming the convention mix-up behind a wrong one, is
-`actlib.optimcheck`.
+`actlib.grading.optimcheck`.
 """
 import numbers
 

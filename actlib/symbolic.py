@@ -11,7 +11,7 @@ Everything symbolic in the course is written in the real variable ``x`` of this 
 * SELU's α and λ from the fixed-point conditions (`selu_constants`);
 * the table of every registered activation with its derivative (`derivative_table`).
 
-Answers that are SymPy expressions are graded by `actlib.symcheck` (through `actlib.checks`).
+Answers that are SymPy expressions are graded by `actlib.grading.symcheck` (through `actlib.grading.checks`).
 """
 import functools
 import math

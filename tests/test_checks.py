@@ -1,12 +1,12 @@
-"""Unit tests of the grading checks (actlib.checks) and the nbgrader preprocessors."""
+"""Unit tests of the grading checks (actlib.grading.checks) and the nbgrader preprocessors."""
 import warnings
 
 import nbformat
 import numpy as np
 import pytest
 
-from actlib import checks
-from actlib.grading import DropDuplicateIds, HideHiddenTests, strip_hidden
+from actlib.grading import checks
+from actlib.grading.preprocessors import DropDuplicateIds, HideHiddenTests, strip_hidden
 
 
 def good_sigmoid(x):

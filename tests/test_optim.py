@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from actlib import optim, optimcheck
+from actlib import optim
+from actlib.grading import optimcheck
 from actlib import surfaces as S
 
 

@@ -15,7 +15,7 @@ import sympy as sp
 
 from actlib import activations as A
 from actlib import symbolic as S
-from actlib import symcheck as C
+from actlib.grading import symcheck as C
 
 pytestmark = pytest.mark.filterwarnings("error")
 

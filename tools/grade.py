@@ -8,7 +8,7 @@ Each student is graded by its own ``nbgrader autograde`` run, so one broken subm
 (malformed JSON, a duplicated graded cell, a notebook that hangs) cannot stop the class:
 it is reported by name, with the reason, and every other student is graded. A
 submission with a copied graded cell is graded (the last copy counts) and flagged. Feedback is
-then generated per student; `actlib.grading.HideHiddenTests` keeps hidden tests out of it.
+then generated per student; `actlib.grading.preprocessors.HideHiddenTests` keeps hidden tests out of it.
 Exit status: 0 when every student was graded, 1 when some were not (listed at the end).
 """
 import argparse

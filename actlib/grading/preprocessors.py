@@ -10,7 +10,7 @@ code cell holding a hidden-test region this preprocessor
 * replaces the region by a one-line note, and
 * reduces every error output to its last line, ``ExceptionName: message``.
 
-The failure message is what `actlib.checks` wrote for the student (the input, the expected
+The failure message is what `actlib.grading.checks` wrote for the student (the input, the expected
 and the returned value, the convention), so the feedback stays useful without showing the
 tests themselves. The autograded notebooks the instructor keeps are not changed.
 """

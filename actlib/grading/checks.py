@@ -250,14 +250,14 @@ def check_raises(student_fn, args, exceptions, *, name=None, kwargs=None):
 
 
 def check_expression(student, reference, **kwargs):
-    """Check that a SymPy expression equals the reference (see `actlib.symcheck`)."""
-    from actlib.symcheck import check_expression as _check
+    """Check that a SymPy expression equals the reference (see `actlib.grading.symcheck`)."""
+    from actlib.grading.symcheck import check_expression as _check
 
     return _check(student, reference, **kwargs)
 
 
 def expressions_equal(student, reference, **kwargs):
-    """(equal, explanation) for a SymPy expression and the reference (see `actlib.symcheck`)."""
-    from actlib.symcheck import expressions_equal as _equal
+    """(equal, explanation) for a SymPy expression and the reference (see `actlib.grading.symcheck`)."""
+    from actlib.grading.symcheck import expressions_equal as _equal
 
     return _equal(student, reference, **kwargs)

@@ -9,7 +9,7 @@ momentum, ...) and the failure message names the one that explains the student's
 """
 import numpy as np
 
-from actlib import checks
+from actlib.grading import checks
 from actlib.optim import get
 
 __all__ = ["mistakes", "diagnose", "STEP_SIGNATURES", "rollout", "check_step"]

@@ -1,7 +1,7 @@
 """Grading answers that are SymPy expressions: is the student's expression the reference?
 
 `expressions_equal` decides and explains; `check_expression` raises AssertionError with the
-explanation (`actlib.checks` re-exports both for the notebooks' test cells). The decision:
+explanation (`actlib.grading.checks` re-exports both for the notebooks' test cells). The decision:
 
 1. reject what is not a SymPy expression (floats, strings, functions, equations ...) with a
    message saying what to pass instead; match symbols by name, so ``Symbol("x")`` without
