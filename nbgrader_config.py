@@ -4,6 +4,8 @@ Folders: instructors edit ``source/<assignment>/``; ``nbgrader generate_assignme
 student version to ``notebooks/`` and ``nbgrader generate_solution`` the solution to
 ``solutions/`` (run ``python tools/regenerate.py`` for every assignment at once).
 """
+import os
+
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (CheckCellMetadata, ClearMarkScheme, ClearOutput, GetGrades,
                                     IncludeHeaderFooter, LockCells, OverwriteCells,
@@ -20,6 +22,10 @@ c.CourseDirectory.solution_directory = "solutions"
 c.CourseDirectory.submitted_directory = "submitted"
 c.CourseDirectory.autograded_directory = "autograded"
 c.CourseDirectory.feedback_directory = "feedback"
+# The gradebook sits in the course root (beside this file). Submissions are graded in parallel
+# (tools/grade.py): a writer waits up to two minutes for another's short write instead of failing.
+_here = os.path.dirname(os.path.abspath(__file__))
+c.CourseDirectory.db_url = f"sqlite:///{os.path.join(_here, 'gradebook.db')}?timeout=120"
 
 # What students see in place of solutions.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

@@ -257,14 +257,14 @@ def test_broken_submissions_do_not_stop_the_class(first_graded):
     graded = first_graded
     report = graded.report
     assert graded.result.returncode == 1, report
-    assert re.search(r"NOT GRADED\s+malformed\s+.*not a readable notebook", report), report
+    assert re.search(r"NOT GRADED\s+malformed: .*not a readable notebook", report), report
     assert "malformed: " in report.split("Not graded")[1], report
     # Everyone else was graded, including the duplicated-cell submission: the course's
     # DropDuplicateIds keeps the last copy, the submission is graded in full and flagged.
     for student in ("solution", "untouched", "wrong_step", "deleted_tests", "duplicated"):
-        assert re.search(rf"^graded\s+{student}\s", report, flags=re.M), (student, report)
-    assert re.search(r"^graded\s+duplicated\s.*copied in the submission: \['test_neuron_visible'\]",
-                     report, flags=re.M), report
+        assert re.search(rf"^\[\d+/\d+\] graded\s+{student}: ", report, flags=re.M), (student, report)
+    assert re.search(r"^\[\d+/\d+\] graded\s+duplicated: .*copied in the submission: "
+                     r"\['test_neuron_visible'\]", report, flags=re.M), report
     got, total = auto_totals(graded.scores("duplicated"))
     assert got == total, f"duplicated: {got}/{total}\n{report}"
 

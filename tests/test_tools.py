@@ -3,7 +3,7 @@ import json
 
 import nbformat
 
-import grade
+from actlib.grading import batch
 from coursetools import auto_totals, output_problems
 
 
@@ -29,15 +29,36 @@ def test_precheck_names_malformed_and_missing_notebooks(tmp_path):
     nbformat.write(nbformat.v4.new_notebook(), str(tmp_path / "source" / "01-x" / "01-x.ipynb"))
     folder = tmp_path / "submitted" / "ann" / "01-x"
     folder.mkdir(parents=True)
-    assert "missing from the submission" in grade.precheck("01-x", "ann", tmp_path)
+    assert "missing from the submission" in batch.precheck("01-x", "ann", tmp_path)
     (folder / "01-x.ipynb").write_text(json.dumps({"cells": []})[:5], encoding="utf-8")
-    assert "not a readable notebook" in grade.precheck("01-x", "ann", tmp_path)
+    assert "not a readable notebook" in batch.precheck("01-x", "ann", tmp_path)
     nbformat.write(nbformat.v4.new_notebook(), str(folder / "01-x.ipynb"))
-    assert grade.precheck("01-x", "ann", tmp_path) is None
+    assert batch.precheck("01-x", "ann", tmp_path) is None
 
 
 def test_last_error_prefers_the_last_error_line():
     out = "[INFO] start\n[ERROR] first\nTraceback\nKeyError: 'grade_id'\n[INFO] done\n"
-    assert grade.last_error(out) == "KeyError: 'grade_id'"
-    assert grade.last_error("just this") == "just this"
-    assert grade.last_error("") == "unknown error"
+    assert batch._last_error(out) == "KeyError: 'grade_id'"
+    assert batch._last_error("just this") == "just this"
+    assert batch._last_error("") == "unknown error"
+
+
+def test_precheck_rejects_json_that_is_not_a_notebook(tmp_path):
+    (tmp_path / "source" / "01-x").mkdir(parents=True)
+    nbformat.write(nbformat.v4.new_notebook(), str(tmp_path / "source" / "01-x" / "01-x.ipynb"))
+    folder = tmp_path / "submitted" / "ann" / "01-x"
+    folder.mkdir(parents=True)
+    (folder / "01-x.ipynb").write_text("[1, 2, 3]", encoding="utf-8")
+    assert "has no list of cells" in batch.precheck("01-x", "ann", tmp_path)
+
+
+def test_grade_help_and_unknown_assignment(capsys):
+    import grade
+
+    try:
+        grade.main(["--help"])
+    except SystemExit as exc:
+        assert exc.code == 0
+    assert "--workers" in capsys.readouterr().out
+    assert grade.main(["no-such-assignment"]) == 2
+    assert "no assignment 'no-such-assignment'" in capsys.readouterr().err

@@ -6,21 +6,29 @@ Generates the release and the solution, submits the solution (must get full auto
 marks) and the untouched release (must get zero, every test cell failing), autogrades both
 and prints each grade cell's score. Exit status 1 when either expectation fails.
 """
+import argparse
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from coursetools import auto_totals, cell_scores, copy_course, nbgrader, regenerate  # noqa: E402
+from coursetools import (assignments, auto_totals, cell_scores, copy_course, nbgrader,
+                         regenerate)  # noqa: E402
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
-        print(__doc__)
+    parser = argparse.ArgumentParser(
+        description="Grade an assignment's solution (must get full marks) and its untouched "
+                    "release (must get zero) in a temporary copy of the course.",
+        epilog="Exit status 0 when both expectations hold, 1 otherwise.")
+    parser.add_argument("assignment", help="the assignment id, a folder of source/")
+    assignment = parser.parse_args(argv).assignment
+    known = assignments()
+    if assignment not in known:
+        print(f"error: no assignment {assignment!r} in source/; known: {', '.join(known)}",
+              file=sys.stderr)
         return 2
-    assignment = argv[0]
     ok = True
     with tempfile.TemporaryDirectory() as tmp:
         root = copy_course(Path(tmp) / "course")
