@@ -6,11 +6,13 @@ student version to ``notebooks/`` and ``nbgrader generate_solution`` the solutio
 """
 import os
 
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import (CheckCellMetadata, ClearMarkScheme, ClearOutput, GetGrades,
-                                    IncludeHeaderFooter, LockCells, OverwriteCells,
-                                    OverwriteKernelspec)
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearMarkScheme,
+                                    ClearOutput, GetGrades, IgnorePattern, IncludeHeaderFooter,
+                                    LimitOutput, LockCells, OverwriteCells, OverwriteKernelspec,
+                                    SaveAutoGrades)
 
+from actlib.grading.execute import GradedExecute
 from actlib.grading.preprocessors import DropDuplicateIds, HideHiddenTests
 
 c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
@@ -41,6 +43,13 @@ c.OverwriteCells.add_missing_cells = True
 # A copied graded cell (duplicate grade_id) would crash that step: de-duplicate safely first.
 c.Autograde.sanitize_preprocessors = [ClearOutput, DropDuplicateIds, OverwriteKernelspec,
                                       OverwriteCells, CheckCellMetadata]
+
+# Test cells are run and judged in the grader's process, never in the student's kernel: the
+# kernel only runs the student's code and answers the grader's requests with data
+# (actlib.grading.execute). nbgrader's other autograde steps are kept, in nbgrader's order.
+c.Autograde.autograde_preprocessors = [GradedExecute, IgnorePattern, ClearMetadataPreprocessor,
+                                       LimitOutput, SaveAutoGrades, AssignLatePenalties,
+                                       CheckCellMetadata]
 
 # Each cell gets at most two minutes (every lesson runs in seconds); a runaway loop is
 # interrupted and graded as an error instead of blocking the class.

@@ -2,6 +2,7 @@
 
 These read the committed notebooks only (no kernel), so they run in a second.
 """
+import ast
 import re
 
 import nbformat
@@ -94,3 +95,59 @@ def test_lesson_opens_with_objectives_and_one_seeded_generator(assignment):
         assert "np.random.default_rng(" in code, f"{name}: no seeded generator"
         assert not re.search(r"np\.random\.(seed|rand|randn|normal|uniform)\(", code), (
             f"{name}: uses NumPy's global random state; use the seeded rng")
+
+
+# ------------------------------------------------------------------------------ grader-side tests
+# When a submission is graded, test cells run in the grader's process (actlib.grading.runner),
+# where they see the context cells, names bound by earlier test cells, and the student's answers
+# fetched from the kernel. A test that read any other kernel name (data a plot cell made, say)
+# would trust the student's kernel for its reference: every name must come from those sources.
+
+def _cells(assignment):
+    return [(name, nb) for name, nb in load("source", assignment).items()]
+
+
+def _is_context(cell):
+    meta = nbgrader_meta(cell)
+    return cell.cell_type == "code" and meta.get("locked") and not meta.get("grade") \
+        and meta.get("grade_id", "").startswith("context")
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_test_cells_read_only_context_answers_and_earlier_tests(assignment):
+    from actlib.grading.runner import bound_names, free_names
+
+    for name, nb in _cells(assignment):
+        answers = set()
+        for cell in nb.cells:
+            if cell.cell_type == "code" and nbgrader_meta(cell).get("solution"):
+                answers |= bound_names(cell.source)
+        known = set()
+        for cell in nb.cells:
+            meta = nbgrader_meta(cell)
+            if _is_context(cell):
+                known |= bound_names(cell.source)
+            elif cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
+                unknown = free_names(cell.source) - known - answers
+                assert not unknown, (f"{name}: {meta['grade_id']} reads {sorted(unknown)}, which "
+                                     f"no context cell, answer or earlier test defines")
+                known |= bound_names(cell.source)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_context_cells_are_plain_setup(assignment):
+    """Context cells run in the grader too: locked, no magics, no plots or widgets."""
+    for name, nb in _cells(assignment):
+        contexts = [c for c in nb.cells if _is_context(c)]
+        assert contexts and nbgrader_meta(contexts[0])["grade_id"] == "context_imports", (
+            f"{name}: the imports cell must be the context cell 'context_imports'")
+        for cell in contexts:
+            gid = nbgrader_meta(cell)["grade_id"]
+            for line in cell.source.splitlines():
+                assert not line.lstrip().startswith(("%", "!")), f"{name}:{gid} uses a magic"
+            for node in ast.walk(ast.parse(cell.source)):
+                if isinstance(node, ast.Call):
+                    called = ast.unparse(node.func)
+                    assert not re.match(r"(plt\.|plots?\.|plot_|display$|interact|widgets\.)|"
+                                        r".*(_explorer|_player)$", called), (
+                        f"{name}:{gid} calls {called}(); keep context cells to setup")
