@@ -12,8 +12,13 @@ it is reported by name, with the reason, and every other student is graded. A su
 with a copied graded cell is graded (the last copy counts) and flagged. Feedback hides the
 hidden tests (`actlib.grading.preprocessors.HideHiddenTests`).
 
+Every kernel runs isolated (`actlib.grading.sandbox`: no view of the course beyond the
+release, no network, private scratch space, resource limits) and every test cell is judged in
+the grader's process (`actlib.grading.execute`). On a host that cannot isolate, the command
+stops and says why; ``--unsafe-no-isolation`` grades anyway, with students' code unconfined.
+
 Exit status: 0 when every student was graded, 1 when some were not (listed at the end),
-2 for a usage error.
+2 for a usage error or a host that cannot isolate.
 """
 import argparse
 import os
@@ -24,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from actlib.grading.batch import grade_class, students_of  # noqa: E402
+from actlib.grading.sandbox import check_isolation  # noqa: E402
 
 
 def main(argv=None):
@@ -40,6 +46,9 @@ def main(argv=None):
     parser.add_argument("--student-timeout", type=float, default=1800.0, metavar="SECONDS",
                         help="stop grading a submission after this long (default: %(default)g)")
     parser.add_argument("--root", default=str(ROOT), help="the course directory")
+    parser.add_argument("--unsafe-no-isolation", action="store_true",
+                        help="grade on a host that cannot isolate kernels (students' code can "
+                             "then read and write the course and the gradebook)")
     args = parser.parse_args(argv)
 
     root = Path(args.root)
@@ -51,6 +60,16 @@ def main(argv=None):
     if args.workers < 1:
         print("error: --workers must be at least 1", file=sys.stderr)
         return 2
+    if args.unsafe_no_isolation:
+        os.environ["ACTLIB_GRADING_ISOLATION"] = "off"
+        print("warning: grading WITHOUT isolation: students' code can read and write the course",
+              file=sys.stderr)
+    else:
+        reason = check_isolation()
+        if reason:
+            print(f"error: cannot grade safely: {reason}; use a Linux host with user namespaces, "
+                  f"or pass --unsafe-no-isolation", file=sys.stderr)
+            return 2
     students = args.student or students_of(args.assignment, root)
     if not students:
         print(f"no submissions of {args.assignment} in {root / 'submitted'}")

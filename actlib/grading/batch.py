@@ -239,9 +239,13 @@ def _score(gb, assignment, student):
 
 
 def _last_error(text):
+    """The most telling line of nbgrader's output: the last exception line of a traceback
+    (``SomeError: message``), else its last error line, else its last line."""
     lines = [ln.strip() for ln in (text or "").splitlines() if ln.strip()]
+    lines = [ln for ln in lines if "Please see the" not in ln] or lines
+    raised = [ln for ln in lines if re.match(r"^[\w.]*(Error|Exception|Exit)\b[^ ]*: ", ln)]
     errors = [ln for ln in lines if "[ERROR]" in ln or "Error" in ln]
-    return (errors or lines or ["unknown error"])[-1]
+    return (raised or errors or lines or ["unknown error"])[-1]
 
 
 def worker(root, assignment, feedback, lines=sys.stdin, out=sys.stdout):

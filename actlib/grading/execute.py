@@ -28,6 +28,7 @@ import time
 
 import nbformat
 from jupyter_core.utils import run_sync
+from nbclient.exceptions import CellTimeoutError
 from nbgrader.preprocessors import Execute
 from nbgrader.utils import is_grade, is_solution
 from traitlets import Enum, Float, Integer
@@ -118,6 +119,13 @@ class GradedExecute(Execute):
         self._output_sizes[index] = 0
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
+        except CellTimeoutError:
+            # the kernel kept running after the interrupt (nbclient gave up on its output)
+            cell.outputs.append(nbformat.v4.new_output(
+                "error", ename="CellTimeoutError", evalue="the cell ran past the time limit",
+                traceback=["CellTimeoutError: the cell ran past the time limit"]))
+            self._after_timeout(index)
+            return cell, resources
         except Exception as exc:  # noqa: BLE001 - a dead kernel ends the run, not the grading
             if isinstance(exc, KernelGone) or not self._kernel_alive():
                 self._mark_gone(f"the kernel died while running cell {index}")
