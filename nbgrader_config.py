@@ -55,6 +55,9 @@ c.Autograde.autograde_preprocessors = [GradedExecute, IgnorePattern, ClearMetada
 # interrupted and graded as an error instead of blocking the class.
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
+# After a cell's reply, its last outputs may lag on a busy machine: wait for them up to 30 s
+# (nbclient's default of 4 s made loaded graders fail whole submissions).
+c.Execute.iopub_timeout = 30
 
 # Keep huge printouts and tracebacks from bloating the gradebook and the feedback.
 c.LimitOutput.max_lines = 200

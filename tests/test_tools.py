@@ -62,3 +62,31 @@ def test_grade_help_and_unknown_assignment(capsys):
     assert "--workers" in capsys.readouterr().out
     assert grade.main(["no-such-assignment"]) == 2
     assert "no assignment 'no-such-assignment'" in capsys.readouterr().err
+
+
+def test_loadgroup_keeps_a_group_on_one_worker(tmp_path):
+    """The suite relies on --dist loadgroup: each graded class is built once, by one worker.
+    (With pytest 9 and pytest-xdist 3.8 the groups were silently split and built twice.)"""
+    import subprocess
+    import sys
+
+    (tmp_path / "test_groups.py").write_text(f"""
+import os, pytest
+LOG = {str(tmp_path / "log")!r}
+_built = set()
+def build(group):
+    if group not in _built:
+        _built.add(group)
+        with open(LOG, "a") as fh:
+            fh.write(f"{{os.getpid()}} {{group}}\\n")
+@pytest.mark.parametrize("g", [pytest.param(g, marks=pytest.mark.xdist_group(g)) for g in "abcd"])
+def test_one(g): build(g)
+@pytest.mark.parametrize("g", [pytest.param(g, marks=pytest.mark.xdist_group(g)) for g in "abcd"])
+def test_two(g): build(g)
+""")
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-n", "2", "--dist", "loadgroup",
+                             "-p", "no:cacheprovider", str(tmp_path / "test_groups.py")],
+                            capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    built = [line.split()[1] for line in (tmp_path / "log").read_text().splitlines()]
+    assert sorted(built) == ["a", "b", "c", "d"], f"groups built {built}: split across workers"

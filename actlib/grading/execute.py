@@ -119,12 +119,16 @@ class GradedExecute(Execute):
         self._output_sizes[index] = 0
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
-        except CellTimeoutError:
-            # the kernel kept running after the interrupt (nbclient gave up on its output)
-            cell.outputs.append(nbformat.v4.new_output(
-                "error", ename="CellTimeoutError", evalue="the cell ran past the time limit",
-                traceback=["CellTimeoutError: the cell ran past the time limit"]))
-            self._after_timeout(index)
+        except CellTimeoutError as exc:
+            # nbclient gave up waiting: either the cell outlived its interrupt, or (on a busy
+            # machine) its last output lagged behind its reply. A liveness check tells which.
+            self.log.warning("[actlib] cell %d: %s", index, str(exc).splitlines()[0])
+            if not self._after_timeout(index):
+                cell.outputs.append(nbformat.v4.new_output(
+                    "error", ename="CellTimeoutError",
+                    evalue="the cell ran past the time limit and did not stop when interrupted",
+                    traceback=["CellTimeoutError: the cell ran past the time limit and did not "
+                               "stop when interrupted"]))
             return cell, resources
         except Exception as exc:  # noqa: BLE001 - a dead kernel ends the run, not the grading
             if isinstance(exc, KernelGone) or not self._kernel_alive():
@@ -161,19 +165,23 @@ class GradedExecute(Execute):
             return False
 
     def _after_timeout(self, index):
-        """After a timed-out cell: is the kernel idle again? If not, stop it."""
+        """After a timed-out cell: is the kernel answering again? If not, stop it.
+
+        Returns True when the kernel answered."""
         link = self._kernel_link()
         if link is None:
-            return
+            return False
         link.deadline = time.monotonic() + self.grace * 2
         try:
             link.request("get", "a liveness check", name="__name__")
+            return True
         except (KernelGone, AssertionError):
             self._mark_gone(f"cell {index} did not stop when interrupted after the time limit")
             try:
                 run_sync(self.km.shutdown_kernel)(now=True)
             except Exception:  # noqa: BLE001
                 pass
+            return False
         finally:
             link.deadline = None
 
