@@ -181,10 +181,15 @@ def test_wide_sigmoid_layers_multiply_the_gradient_by_sqrt_n_s_rms_sigma_prime()
     assert np.all(measured_x < 0.25)
     # what lesson 2 states about this measurement
     text = markdown("02-sigmoid-tanh")
-    assert r"\sqrt{n}" in text and "E[" not in text
-    factor = float(stated(r"about\s*\$?([0-9.]+)\$?\s*per layer[^.]*?backward", text,
+    assert r"\rho = \sqrt{n}\,s\,\sqrt{\mathbb E[\sigma'(z)^2]}" in text
+    factor = float(stated(r"grows by about\s*\$?([0-9.]+)\$?\s*per layer going backward", text,
                           "the measured backward factor for N(0, 1) weights"))
-    assert factor == pytest.approx(np.median(measured), rel=0.1)
+    assert factor == pytest.approx(np.median(measured), rel=0.05)
+    small = float(stated(r"With variance \$1/n\$ it shrinks by about ([0-9.]+)", text,
+                         "the factor for variance-1/n weights"))
+    assert small == pytest.approx(np.median(measured_x), rel=0.1)
+    assert "σ′ ≤ 1/4 shrinks the gradient" not in text
+    assert "many orders of magnitude smaller than those of the last" not in text
 
 
 def test_the_chain_of_single_units_does_obey_the_quarter_bound():
@@ -198,6 +203,11 @@ def test_lesson_7_measurement_first_layer_weight_gradient_larger():
     """The claim written answer 2.1 now builds on: N(0, 1), 500 wide, sigmoid."""
     prop = nn.propagate(10, 500, "sigmoid", 1.0, rng=np.random.default_rng(0), n=100)
     assert prop.weight_grad_norms[0] > 10 * prop.weight_grad_norms[-1]
+    # written answer 2.1's network: 12 layers, "nearly a hundred times larger"
+    ratios = [nn.propagate(12, 500, "sigmoid", 1.0, rng=np.random.default_rng(s), n=100)
+              .weight_grad_norms[[0, -1]] for s in range(3)]
+    assert all(50 < a / b < 150 for a, b in ratios), ratios
+    assert "nearly a hundred times *larger*" in markdown("02-sigmoid-tanh")
 
 
 # ---------------------------------------------------------------------------------------
