@@ -216,7 +216,7 @@ def test_lesson_7_measurement_first_layer_weight_gradient_larger():
 def test_gelu_exact_minus_10_digits():
     exact = -10 * mpmath.ncdf(-10)
     text = markdown("04-smooth-activations")
-    quoted = stated(r"true value[^`$]*?[`$]\s*(-7\.6\d+e-23)", text, "GELU(-10)'s true value")
+    quoted = stated(r"true value[^`]*?`(-7\.6\d+e-23)`", text, "GELU(-10)'s true value")
     assert float(quoted) == float(exact), f"text says {quoted}, mpmath gives {mpmath.nstr(exact, 17)}"
     assert len(quoted.split("e")[0].replace("-", "").replace(".", "")) >= 15
     assert "-7.619853024160583e-23`)" not in text
