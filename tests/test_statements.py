@@ -360,3 +360,95 @@ def test_cosine_level_sets_are_hyperbolas_unless_a_is_zero():
     u = a * x * y + b * x + c * y
     assert sp.expand(a * (x + c / a) * (y + b / a) - b * c / a - u) == 0
     assert "hyperbola" in markdown("09-adaptive-optimisers")
+
+
+# ---------------------------------------------------------------------------------------
+# the new written answers' model answers: their numbers
+# ---------------------------------------------------------------------------------------
+def test_saturated_softmax_gradients_squared_error_vs_cross_entropy():
+    x = np.array([30.0, 0.0])                    # saturated on the wrong class (true: index 1)
+    s, t = A.softmax(x), np.array([0.0, 1.0])
+    J = A.softmax.grad(x)
+    np.testing.assert_allclose(J.sum(axis=0), 0, atol=1e-15)
+    np.testing.assert_allclose(J.sum(axis=1), 0, atol=1e-15)
+    squared = 2 * J @ (s - t)
+    assert np.max(np.abs(squared)) < 1e-12            # ≈ 4e^(-30): nothing learns
+    np.testing.assert_allclose(s - t, [1.0, -1.0], atol=1e-12)   # cross-entropy's gradient
+    h = 1e-6                                              # check it by finite differences
+    ce = lambda v: -A.log_softmax(v)[1]
+    fd = [(ce(x + h * e) - ce(x - h * e)) / (2 * h) for e in np.eye(2)]
+    np.testing.assert_allclose(fd, s - t, atol=1e-6)
+
+
+def test_gelu_naive_relative_error_grows_as_stated():
+    from scipy.special import erf
+    def rel(x0):
+        naive = 0.5 * x0 * (1 + erf(x0 / np.sqrt(2)))
+        exact = float(x0 * mpmath.ncdf(x0))
+        return abs(naive - exact) / abs(exact)
+    assert 1e-11 < rel(-5.0) < 1e-9                      # "about 1e-10 at x = -5"
+    assert rel(-8.5) == 1.0                              # every digit lost
+    assert float(2 * mpmath.ncdf(-8.3)) < 1.2e-16        # below the spacing of doubles near 1
+    text = markdown("04-smooth-activations")
+    assert "about\n$10^{-10}$ at $x = -5$" in text or "about $10^{-10}$ at $x = -5$" in text
+
+
+def test_saturation_prediction_of_written_answer_2_2():
+    cut = mpmath.findroot(lambda t: mpmath.exp(-t) / (1 + mpmath.exp(-t)) ** 2 - 0.01, 4.6)
+    share = float(2 * mpmath.ncdf(-cut / 100))           # std(z) = 1·√10000 = 100
+    assert round(share, 2) == 0.96
+    r = np.random.default_rng(0)                          # lesson 2's table line, s = 10, n = 100
+    z = r.standard_normal((1000, 100)) @ r.normal(0.0, 10.0, size=(100, 50))
+    assert np.mean(A.sigmoid.grad(z) < 0.01) == pytest.approx(share, abs=0.01)
+    assert "about 96 % of the units are saturated" in markdown("02-sigmoid-tanh")
+
+
+def test_relu_variance_halves_under_lecun_and_he_restores_it():
+    from actlib import init
+    r = np.random.default_rng(3)
+    for rule, factor in ((init.lecun_normal, 0.5), (init.he_normal, 1.0)):
+        a, second = r.standard_normal((2000, 400)), []
+        for _ in range(6):
+            z = a @ rule((400, 400), rng=r)
+            second.append(np.mean(z ** 2))
+            a = A.relu(z)
+        per_layer = (second[-1] / second[0]) ** (1 / 5)     # geometric mean over 5 layers
+        assert per_layer == pytest.approx(factor, rel=0.06)
+    assert "2^{-9} \\approx 1/500" in markdown("03-relu-family")
+
+
+def test_selu_lambda_exceeds_one_because_the_bracket_is_below_one():
+    a = mpmath.mpf(A.SELU_ALPHA)
+    half = mpmath.quad(lambda z: z * z * mpmath.npdf(z), [0, mpmath.inf])
+    neg = a ** 2 * mpmath.quad(lambda z: (mpmath.exp(z) - 1) ** 2 * mpmath.npdf(z), [-mpmath.inf, 0])
+    assert abs(half - mpmath.mpf(1) / 2) < 1e-30
+    bracket = half + neg
+    assert abs(1 / mpmath.sqrt(bracket) - A.SELU_LAMBDA) < 1e-12
+    text = markdown("06-symbolic")
+    assert float(stated(r"about ([0-9.]+)\$?, so \$\\lambda", text, "the variance bracket")) \
+        == round(float(bracket), 3)
+
+
+def test_adam_first_step_without_v_correction_is_sqrt_1000_times_too_large():
+    b1, b2, g = 0.9, 0.999, np.array([1e-4, -2.0, 300.0])
+    m_hat, v = g, (1 - b2) * g ** 2                       # m corrected, v not
+    np.testing.assert_allclose(np.abs(m_hat / np.sqrt(v)), 1 / np.sqrt(1 - b2), rtol=1e-12)
+    text = markdown("09-adaptive-optimisers")
+    assert float(stated(r"about ([0-9.]+)\s*η", text, "the uncorrected-v first step")) \
+        == round(1 / np.sqrt(1 - b2), 1)
+
+
+def test_sgd_noise_cloud_scales_with_sqrt_learning_rate_and_batch():
+    """Written answer 8.2: the stationary spread of SGD ∝ √η and ∝ 1/√batch (small η)."""
+    r = np.random.default_rng(0)
+    h, sigma = 1.0, 1.0
+    def spread(eta, batch, steps=200_000):
+        noise = r.standard_normal(steps) * sigma / np.sqrt(batch)
+        theta, out = 0.0, np.empty(steps)
+        for k in range(steps):
+            theta -= eta * (h * theta + noise[k])
+            out[k] = theta
+        return out[1000:].std()
+    base = spread(0.02, 1)
+    assert spread(0.01, 1) / base == pytest.approx(1 / np.sqrt(2), rel=0.05)
+    assert spread(0.02, 4) / base == pytest.approx(0.5, rel=0.05)
