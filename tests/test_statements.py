@@ -452,3 +452,12 @@ def test_sgd_noise_cloud_scales_with_sqrt_learning_rate_and_batch():
     base = spread(0.02, 1)
     assert spread(0.01, 1) / base == pytest.approx(1 / np.sqrt(2), rel=0.05)
     assert spread(0.02, 4) / base == pytest.approx(0.5, rel=0.05)
+
+
+def test_lesson_7_states_the_evidence_on_covariate_shift_and_has_no_phantom_sigmoid_curve():
+    text = markdown("07-initialisation")
+    assert "covariate shift" in text and "Santurkar" in text and "debated" in text
+    assert "Sigmoid is not in this figure" in text
+    nb = nbformat.read(str(ROOT / "source" / "07-initialisation" / "07-initialisation.ipynb"), as_version=4)
+    figure = next(c.source for c in nb.cells if c.cell_type == "code" and "pairs = [(" in c.source)
+    assert "sigmoid" not in figure, "the figure now has a sigmoid curve: update the sentence"
