@@ -278,14 +278,14 @@ def test_momentum_step_grows_to_one_over_one_minus_beta_times_the_plain_step(bet
     text = markdown("08-gradient-descent")
     assert r"\eta/(1-\beta)$ times" not in text
     assert re.search(r"\$1/\(1-\\beta\)\$ times the plain step", text)
-    assert float(stated(r"\(×(\d+) for β = 0\.9\)", text, "the ×10 example")) == 1 / (1 - 0.9)
+    assert float(stated(r"\(×(\d+) for β = 0\.9\)", text, "the ×10 example")) == pytest.approx(1 / (1 - 0.9))
 
 
 def test_ewma_memory_statement():
     text = markdown("08-gradient-descent")
     assert "faded to a third" not in text
-    pct_weight = float(stated(r"about (\d+) ?% as much as the newest", text, "the relative weight"))
-    pct_mass = float(stated(r"together carry about (\d+) ?%", text, "the mass of the window"))
+    pct_weight = float(stated(r"about\s+(\d+)\s?%\s+as much as the newest", text, "the relative weight"))
+    pct_mass = float(stated(r"together\s+carry\s+about\s+(\d+)\s?%", text, "the mass of the window"))
     assert pct_weight == round(100 * float(mpmath.exp(-1)))
     assert pct_mass == round(100 * (1 - float(mpmath.exp(-1))))
     for beta, k in ((0.9, 10), (0.98, 50)):     # the approximation, checked at the examples
