@@ -32,9 +32,11 @@ Table facts (``f.info``)
 ``formula``/``derivative`` (LaTeX), ``range``, ``derivative_range``, ``cost`` and ``solved``
 (the problem it answered) are strings; the booleans are defined so they can be checked:
 ``monotonic`` (non-decreasing, with the default parameters), ``smooth`` (infinitely
-differentiable: no piecewise definition; ELU is C¹ only), ``zero_centred`` (odd, f(-x) = -f(x)
-away from the threshold: outputs symmetric about 0), ``saturating`` (f'(x) -> 0 on *both*
-sides; ReLU, ELU and softplus are one-sided); ``kind`` is "ridge" or "folding".
+differentiable: no piecewise definition; ELU with alpha = 1 is C¹ but not C²),
+``zero_centred`` (odd, f(-x) = -f(x) away from the threshold: outputs symmetric about 0).
+``saturating`` is a string naming where f flattens out, f'(x) -> 0: "no", "left (...)" for
+x -> -inf (ReLU, ELU, SELU, softplus, GELU, SiLU, Mish), "both sides" (sigmoid, tanh) or
+"everywhere" (the steps); ``kind`` is "ridge" or "folding".
 
 Numerics (the contract, checked by ``tests/test_activations*.py``)
 -------------------------------------------------------------------
@@ -802,11 +804,19 @@ def _const(lo, hi):
 
 def _info(formula, derivative, rng, monotonic, smooth, zero_centred, saturating, drange,
           cost, solved, kind="ridge"):
+    """One row of the comparison table; ``saturating`` names the side(s) where f′ -> 0."""
     return {"formula": formula, "derivative": derivative, "range": rng,
             "monotonic": monotonic, "smooth": smooth, "zero_centred": zero_centred,
             "saturating": saturating, "derivative_range": drange, "cost": cost,
             "solved": solved, "kind": kind}
 
+
+# The "saturating" column says where f flattens out (f' -> 0): "no", "left" (x -> -inf),
+# "right", "both sides", or "everywhere" for the steps.  ReLU's negative side is flat (hard
+# saturation at 0); ELU and SELU saturate softly towards -alpha and -lambda*alpha (lesson 3).
+_SAT_NO, _SAT_BOTH = "no", "both sides"
+_SAT_FLAT = "everywhere (f' = 0)"
+_SAT_LEFT0 = "left (f -> 0)"
 
 _THRESHOLD = {"threshold": _Param(0.0, "real", "theta")}
 
@@ -815,7 +825,7 @@ heaviside = _register(
     lambda sp, x, threshold: sp.Piecewise((1, x > threshold), (0, True)),
     params=_THRESHOLD, limits=_const(0.0, 1.0), grad_limits=_const(0.0, 0.0),
     info=_info(r"H(x)=\begin{cases}1 & x>\theta\\ 0 & x\le\theta\end{cases}",
-               r"0 \text{ (undefined at } x=\theta)", "{0, 1}", True, False, False, True,
+               r"0 \text{ (undefined at } x=\theta)", "{0, 1}", True, False, False, _SAT_FLAT,
                "{0}", "lowest",
                "first model neuron (McCulloch-Pitts 1943, perceptron): fires or not; "
                "its zero gradient is why smooth activations replaced it"),
@@ -830,7 +840,7 @@ bipolar_step = _register(
     lambda sp, x, threshold: sp.Piecewise((1, x > threshold), (-1, True)),
     params=_THRESHOLD, limits=_const(-1.0, 1.0), grad_limits=_const(0.0, 0.0),
     info=_info(r"\operatorname{sgn}_\theta(x)=\begin{cases}+1 & x>\theta\\ -1 & x\le\theta\end{cases}",
-               r"0 \text{ (undefined at } x=\theta)", "{-1, +1}", True, False, True, True,
+               r"0 \text{ (undefined at } x=\theta)", "{-1, +1}", True, False, True, _SAT_FLAT,
                "{0}", "lowest",
                "bipolar threshold unit (sign): zero-centred outputs for the perceptron"),
     doc="""Bipolar step (sign): +1 where x > threshold, else -1.  Derivative 0 (convention).""")
@@ -838,7 +848,7 @@ bipolar_step = _register(
 linear = _register(
     "linear", _linear, _one, lambda sp, x: x,
     limits=_const(-np.inf, np.inf), grad_limits=_const(1.0, 1.0),
-    info=_info(r"f(x)=x", r"1", "(-inf, inf)", True, True, True, False, "{1}", "lowest",
+    info=_info(r"f(x)=x", r"1", "(-inf, inf)", True, True, True, _SAT_NO, "{1}", "lowest",
                "regression outputs; stacked linear layers collapse into one linear map"),
     doc="""Identity f(x) = x, derivative 1.  The right output for unbounded regression.""")
 
@@ -846,7 +856,7 @@ sigmoid = _register(
     "sigmoid", _sigmoid, _sigmoid_grad, lambda sp, x: 1 / (1 + sp.exp(-x)),
     limits=_const(0.0, 1.0), grad_limits=_const(0.0, 0.0),
     info=_info(r"\sigma(x)=\frac{1}{1+e^{-x}}", r"\sigma(x)\,(1-\sigma(x))", "(0, 1)", True,
-               True, False, True, "(0, 0.25]", "medium (one exp)",
+               True, False, _SAT_BOTH, "(0, 0.25]", "medium (one exp)",
                "differentiable replacement of the step (trainable by gradient descent); "
                "probability output; but saturates -> vanishing gradients"),
     doc=r"""Logistic sigmoid σ(x) = 1 / (1 + e^(-x)).
@@ -863,7 +873,7 @@ tanh = _register(
     "tanh", _tanh, _tanh_grad, lambda sp, x: sp.tanh(x),
     limits=_const(-1.0, 1.0), grad_limits=_const(0.0, 0.0),
     info=_info(r"\tanh(x)=\frac{e^x-e^{-x}}{e^x+e^{-x}}=2\sigma(2x)-1", r"1-\tanh^2(x)",
-               "(-1, 1)", True, True, True, True, "(0, 1]", "medium (one exp)",
+               "(-1, 1)", True, True, True, _SAT_BOTH, "(0, 1]", "medium (one exp)",
                "zero-centred sigmoid (faster learning than the logistic); still saturates"),
     doc=r"""Hyperbolic tangent tanh(x) = 2σ(2x) - 1, range (-1, 1), zero-centred.
 
@@ -875,9 +885,11 @@ relu = _register(
     "relu", _relu, _relu_grad, lambda sp, x: sp.Piecewise((x, x > 0), (0, True)),
     limits=_const(0.0, np.inf), grad_limits=_const(0.0, 1.0),
     info=_info(r"\max(0,x)", r"\begin{cases}1 & x>0\\0 & x\le 0\end{cases}", "[0, inf)",
-               True, False, False, False, "{0, 1}", "lowest",
+               True, False, False, "left (flat: f' = 0 for x < 0)", "{0, 1}", "lowest",
                "vanishing gradients of sigmoid/tanh (no saturation for x > 0), sparse "
-               "activations, cheap; deep nets train (2011).  Problem: dying ReLU"),
+               "activations, cheap.  Rectifying units date back to Fukushima (1969); "
+               "Glorot et al. (2011) trained deep rectifier nets without unsupervised "
+               "pre-training.  Problem: dying ReLU"),
     doc="""Rectified linear unit max(0, x).  Derivative 1 for x > 0, 0 for x <= 0 (ReLU'(0) = 0).""")
 
 _ALPHA_LEAKY = {"alpha": _Param(0.01, "nonneg")}
@@ -890,7 +902,7 @@ leaky_relu = _register(
     grad_limits=lambda alpha: (alpha, 1.0),
     info=_info(r"\begin{cases}x & x>0\\ \alpha x & x\le 0\end{cases}\ (\alpha=0.01)",
                r"\begin{cases}1 & x>0\\ \alpha & x\le 0\end{cases}", "(-inf, inf)", True,
-               False, False, False, "{alpha, 1}", "lowest",
+               False, False, _SAT_NO, "{alpha, 1}", "lowest",
                "dying ReLU: a small slope alpha keeps a gradient for x < 0"),
     doc="""Leaky ReLU: x for x > 0, alpha·x for x <= 0 (= max(alpha x, x) when alpha <= 1).
 
@@ -907,7 +919,7 @@ prelu = _register(
     info=_info(r"\begin{cases}x & x>0\\ \alpha x & x\le 0\end{cases}\ (\alpha\text{ learned})",
                r"\begin{cases}1 & x>0\\ \alpha & x\le 0\end{cases},\ "
                r"\frac{\partial f}{\partial\alpha}=\min(x,0)", "(-inf, inf)", True, False,
-               False, False, "{alpha, 1}", "lowest",
+               False, _SAT_NO, "{alpha, 1}", "lowest",
                "dying ReLU, with the negative slope learned from data (He et al. 2015)"),
     doc="""Parametric ReLU: x for x > 0, alpha·x for x <= 0, alpha learned (default 0.25).
 
@@ -922,7 +934,7 @@ elu = _register(
     limits=lambda alpha: (-alpha, np.inf), grad_limits=lambda alpha: (0.0, 1.0),
     info=_info(r"\begin{cases}x & x>0\\ \alpha(e^x-1) & x\le 0\end{cases}",
                r"\begin{cases}1 & x>0\\ \alpha e^x = f(x)+\alpha & x\le 0\end{cases}",
-               "(-alpha, inf)", True, False, False, False, "(0, 1]", "medium (one exp)",
+               "(-alpha, inf)", True, False, False, "left (f -> -alpha)", "(0, 1]", "medium (one exp)",
                "dying ReLU and the non-zero mean of ReLU outputs: negative values push "
                "the mean towards 0 (Clevert et al. 2015)"),
     doc="""Exponential linear unit: x for x > 0, alpha·(e^x - 1) for x <= 0 (alpha >= 0, default 1).
@@ -930,7 +942,8 @@ elu = _register(
     Derivative 1 for x > 0, alpha·e^x = ELU(x) + alpha for x <= 0.  Computed with expm1 on
     min(x, 0) (no overflow in the unused branch, no cancellation of e^x - 1 near 0) and
     alpha·exp(x) for the derivative (ELU(x) + alpha would cancel as x -> -inf).
-    Smooth (C¹) only for alpha = 1.
+    Continuously differentiable (C¹) only for alpha = 1, and never C² (the second
+    derivative jumps from alpha to 0 at x = 0), so not smooth.
     """)
 
 selu = _register(
@@ -941,7 +954,8 @@ selu = _register(
     info=_info(r"\lambda\begin{cases}x & x>0\\ \alpha(e^x-1) & x\le 0\end{cases},\ "
                r"\alpha\approx1.6733,\ \lambda\approx1.0507",
                r"\lambda\begin{cases}1 & x>0\\ \alpha e^x & x\le 0\end{cases}",
-               "(-lambda*alpha, inf)", True, False, False, False, "(0, lambda*alpha]",
+               "(-lambda*alpha, inf)", True, False, False, "left (f -> -lambda*alpha)",
+               "(0, lambda*alpha]",
                "medium (one exp)",
                "self-normalising: activations keep mean 0 / variance 1 from layer to layer "
                "(with LeCun-normal init), no batch norm needed (Klambauer et al. 2017)"),
@@ -956,7 +970,7 @@ gelu = _register(
     lambda sp, x: x / 2 * (1 + sp.erf(x / sp.sqrt(2))),
     limits=_const(-0.0, np.inf), grad_limits=_const(0.0, 1.0),
     info=_info(r"x\,\Phi(x)=\tfrac12 x\left(1+\operatorname{erf}(x/\sqrt2)\right)",
-               r"\Phi(x)+x\,\varphi(x)", "[-0.170, inf)", False, True, False, False,
+               r"\Phi(x)+x\,\varphi(x)", "[-0.170, inf)", False, True, False, _SAT_LEFT0,
                "[-0.129, 1.129]", "high (erfc)",
                "smooth, non-monotonic ReLU-like gate weighting x by Φ(x) "
                "(Hendrycks & Gimpel 2016); default of transformers (BERT, GPT)"),
@@ -980,7 +994,7 @@ gelu_tanh = _register(
     limits=_const(-0.0, np.inf), grad_limits=_const(0.0, 1.0),
     info=_info(r"\tfrac12 x\left(1+\tanh\!\left(\sqrt{2/\pi}\,(x+0.044715x^3)\right)\right)",
                r"\sigma(z)\left(1+x z'\sigma(-z)\right),\ z=2\sqrt{2/\pi}(x+0.044715x^3)",
-               "[-0.170, inf)", False, True, False, False, "[-0.129, 1.129]",
+               "[-0.170, inf)", False, True, False, _SAT_LEFT0, "[-0.129, 1.129]",
                "medium (one exp)",
                "cheaper approximation of GELU (max gap 4.7e-4) used by BERT/GPT-2"),
     doc=r"""tanh approximation of GELU: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
@@ -998,7 +1012,7 @@ silu = _register(
     "silu", _silu, _silu_grad, lambda sp, x: x / (1 + sp.exp(-x)),
     limits=_const(-0.0, np.inf), grad_limits=_const(0.0, 1.0),
     info=_info(r"x\,\sigma(x)", r"\sigma(x)\left(1+x(1-\sigma(x))\right)", "[-0.278, inf)",
-               False, True, False, False, "[-0.100, 1.100]", "medium (one exp)",
+               False, True, False, _SAT_LEFT0, "[-0.100, 1.100]", "medium (one exp)",
                "smooth, non-monotonic self-gated ReLU (SiLU; Swish with beta = 1)"),
     doc=r"""SiLU x·σ(x) (= swish with β = 1).  Derivative σ(x)·(1 + x·σ(-x)), zero at x ≈ -1.2785.
 
@@ -1012,7 +1026,7 @@ swish = _register(
     limits=lambda beta: (-0.0 if beta > 0 else -np.inf, np.inf),
     grad_limits=lambda beta: (0.0, 1.0) if beta > 0 else (0.5, 0.5),
     info=_info(r"x\,\sigma(\beta x)", r"\sigma(\beta x)\left(1+\beta x(1-\sigma(\beta x))\right)",
-               "[-0.278/beta, inf)", False, True, False, False, "[-0.100, 1.100]",
+               "[-0.278/beta, inf)", False, True, False, _SAT_LEFT0, "[-0.100, 1.100]",
                "medium (one exp)",
                "found by automatic search (Ramachandran et al. 2017): smooth, "
                "non-monotonic; beta -> inf gives ReLU, beta = 0 gives x/2"),
@@ -1028,7 +1042,7 @@ mish = _register(
     limits=_const(-0.0, np.inf), grad_limits=_const(0.0, 1.0),
     info=_info(r"x\tanh(\operatorname{softplus}(x))",
                r"\tanh(\operatorname{sp}(x))+x\,\sigma(x)\operatorname{sech}^2(\operatorname{sp}(x))",
-               "[-0.309, inf)", False, True, False, False, "[-0.110, 1.090]",
+               "[-0.309, inf)", False, True, False, _SAT_LEFT0, "[-0.1125, 1.0885]",
                "high (exp, divisions)",
                "smooth, non-monotonic, self-regularised (Misra 2019); strong in vision"),
     doc=r"""Mish x·tanh(softplus(x)).
@@ -1042,7 +1056,7 @@ mish = _register(
 softplus = _register(
     "softplus", _softplus, _sigmoid, lambda sp, x: sp.log(1 + sp.exp(x)),
     limits=_const(0.0, np.inf), grad_limits=_const(0.0, 1.0),
-    info=_info(r"\ln(1+e^x)", r"\sigma(x)", "(0, inf)", True, True, False, False, "(0, 1)",
+    info=_info(r"\ln(1+e^x)", r"\sigma(x)", "(0, inf)", True, True, False, _SAT_LEFT0, "(0, 1)",
                "high (exp and log)", "smooth approximation of ReLU (its derivative is the sigmoid)"),
     doc=r"""Softplus ln(1 + e^x), the smooth ReLU; derivative σ(x).
 
@@ -1057,7 +1071,7 @@ softmax = _register(
     lambda sp, x: sp.exp(x) / (sp.exp(x) + sp.exp(sp.Symbol("y", real=True))),
     params=_AXIS, elementwise=False,
     info=_info(r"s_i=\frac{e^{x_i}}{\sum_j e^{x_j}}", r"\frac{\partial s_i}{\partial x_j}"
-               r"=s_i(\delta_{ij}-s_j)", "(0, 1), sums to 1", True, True, False, True,
+               r"=s_i(\delta_{ij}-s_j)", "(0, 1), sums to 1", True, True, False, _SAT_BOTH,
                "[-0.25, 0.25]", "medium (n exps, a sum)",
                "multi-class output: a probability vector over mutually exclusive classes "
                "(generalises the sigmoid: 2 logits = sigma of the difference)", kind="folding"),
@@ -1078,7 +1092,7 @@ log_softmax = _register(
     lambda sp, x: x - sp.log(sp.exp(x) + sp.exp(sp.Symbol("y", real=True))),
     params=_AXIS, elementwise=False,
     info=_info(r"x_i-\log\sum_j e^{x_j}", r"\delta_{ij}-s_j", "(-inf, 0)", True, True, False,
-               False, "(-1, 1)", "medium (n exps, a sum, a log)",
+               "right (own logit -> +inf: f -> 0)", "(-1, 1)", "medium (n exps, a sum, a log)",
                "log-probabilities for the cross-entropy loss without under/overflow "
                "(log-sum-exp)", kind="folding"),
     doc=r"""Log-softmax along ``axis``: x_i - log Σ_j e^(x_j), via log-sum-exp.

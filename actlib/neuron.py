@@ -71,8 +71,11 @@ def collapse_linear(W1, b1, W2, b2):
 def two_layer(X, W1, b1, w2, b2, g):
     """A network with one hidden layer and a threshold output.
 
-    h = g(X W₁ + b₁) (X of shape (n, d), W₁ of shape (d, k)), output 1 where h·w₂ + b₂ > 0
-    else 0.
+    Lesson 1's convention: a weight matrix has one row per unit, shape (outputs, inputs).
+    W₁ has shape (k, d), row j holding hidden unit j's weights, so one input x gives
+    h = g(W₁x + b₁) and a batch X of shape (n, d) gives h = g(X W₁ᵀ + b₁). Output 1 where
+    h·w₂ + b₂ > 0, else 0.
     """
-    h = g(np.asarray(X, dtype=float) @ np.asarray(W1, dtype=float) + np.asarray(b1, dtype=float))
+    h = g(np.asarray(X, dtype=float) @ np.asarray(W1, dtype=float).T
+          + np.asarray(b1, dtype=float))
     return (h @ np.asarray(w2, dtype=float) + b2 > 0).astype(int)

@@ -225,9 +225,11 @@ class Rosenbrock(Surface):
 class Polynomial(Surface):
     r"""f(x, y) = a x² + b y² + c x y + d x.
 
-    ∇f = (2a x + c y + d,  2b y + c x). Its Hessian [[2a, c], [c, 2b]] is constant:
-    convex when a ≥ 0, b ≥ 0 and 4ab ≥ c²; with 4ab > c² and a > 0 it has a single
-    minimum, where the gradient vanishes; otherwise a saddle, a ridge or a valley.
+    ∇f = (2a x + c y + d,  2b y + c x). Its Hessian [[2a, c], [c, 2b]] is constant, with
+    determinant 4ab − c²: convex exactly when a ≥ 0, b ≥ 0 and 4ab ≥ c². With 4ab > c² there
+    is one critical point, a minimum if a > 0 and a maximum if a < 0; with 4ab < c² it is a
+    saddle. With 4ab = c² the Hessian is singular: a line of minima (or maxima), or no
+    critical point at all, e.g. (x + y)² + x, which is convex but has no minimum.
     """
 
     name = "polynomial"

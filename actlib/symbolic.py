@@ -152,9 +152,11 @@ def steps_latex(steps):
 def logistic_ode_solution(y0=None, var=x):
     """Solve y' = y(1 − y) with ``sympy.dsolve``.
 
-    Without ``y0`` the general solution y = 1 / (C1·e^(−x) + 1) comes back (a sigmoid
-    shifted along x; C1 = e^(−c) gives σ(x − c)). With ``y0`` the initial condition
-    y(0) = y0 is applied; y0 = 1/2 gives exactly σ(x). Returns a ``sympy.Eq``.
+    Without ``y0`` the family y = 1 / (C1·e^(−x) + 1) comes back: C1 = e^c > 0 gives the
+    shifted sigmoid σ(x − c), C1 = 0 the constant 1, and C1 < 0 solutions outside (0, 1)
+    that blow up at x = ln|C1|; the constant solution y ≡ 0 is not in the family. With ``y0``
+    the initial condition y(0) = y0 is applied; y0 = 1/2 gives exactly σ(x). Returns a
+    ``sympy.Eq``.
     """
     y = sp.Function("y")
     ode = sp.Eq(y(var).diff(var), y(var) * (1 - y(var)))

@@ -47,5 +47,10 @@ def test_hidden_layer_solves_xor_and_the_oscillating_neuron_too():
     W1, b1 = np.array([[1.0, 1.0], [1.0, 1.0]]), np.array([-0.5, -1.5])
     pred = nrn.two_layer(X, W1, b1, np.array([1.0, -2.0]), -0.5, activations.heaviside)
     np.testing.assert_array_equal(pred, y)
+    # lesson 1's convention: one row per hidden unit, W1 of shape (k, d), h = g(W1 x + b1)
+    W1 = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])      # 3 hidden units, 2 inputs
+    pred = nrn.two_layer(X, W1, np.array([0.0, 0.0, -1.5]), np.array([1.0, 1.0, -2.0]), -0.5,
+                         activations.heaviside)
+    np.testing.assert_array_equal(pred, y)
     a = nrn.neuron(X, np.array([-np.pi, -np.pi]), 0.0, lambda z: z * np.cos(z))
     np.testing.assert_array_equal((a > 1).astype(int), y)

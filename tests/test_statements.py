@@ -1,0 +1,463 @@
+"""Every mathematical statement the lessons make is true: issue 10, part 3.
+
+Each test recomputes a fact a lesson states (with SymPy, mpmath or a seeded measurement) and,
+where the text quotes a number, parses that number from the master notebook's markdown and
+compares. So a test fails both when the maths is wrong and when the text drifts from it.
+"""
+import re
+
+import mpmath
+import nbformat
+import numpy as np
+import pytest
+import sympy as sp
+
+from actlib import activations as A
+from actlib import nn, optim, surfaces
+from coursetools import ROOT
+
+mpmath.mp.dps = 40
+
+
+def markdown(assignment):
+    """The markdown cells of a master notebook, joined (written answers included)."""
+    nb = nbformat.read(str(ROOT / "source" / assignment / f"{assignment}.ipynb"), as_version=4)
+    return "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+
+
+def stated(pattern, text, what):
+    """The first group of ``pattern`` in ``text``, or a failure naming what is missing."""
+    m = re.search(pattern, text, re.S)
+    assert m, f"the lesson no longer states {what} (pattern {pattern!r})"
+    return m.group(1)
+
+
+# ---------------------------------------------------------------------------------------
+# the comparison table (lesson 4, generated from actlib.activations)
+# ---------------------------------------------------------------------------------------
+def _mp_function(name):
+    x = sp.Symbol("x", real=True)
+    f = A.get(name)
+    expr = f.symbolic(**{k: v for k, v in f.params.items() if k != "axis"})
+    return sp.lambdify(x, expr, "mpmath")
+
+
+def _extremes(g, lo=-8, hi=8, n=1601):
+    """Smallest and largest value of a smooth function on [lo, hi], refined with mpmath."""
+    xs = [mpmath.mpf(lo) + (hi - lo) * mpmath.mpf(i) / (n - 1) for i in range(n)]
+    ys = [g(v) for v in xs]
+    out = []
+    for pick in (min, max):
+        i = ys.index(pick(ys))
+        if 0 < i < n - 1:
+            root = mpmath.findroot(lambda t: mpmath.diff(g, t), xs[i])
+            out.append(g(root))
+        else:
+            out.append(None)                      # not attained on the grid: open end
+    return out
+
+
+INTERVAL = re.compile(r"^\[(-?\d+\.\d+)(?:/beta)?, (-?\d+\.\d+|inf)[\])]$")
+
+
+@pytest.mark.parametrize("name", ["gelu", "gelu_tanh", "silu", "swish", "mish"])
+@pytest.mark.parametrize("column", ["range", "derivative_range"])
+def test_table_ranges_of_the_smooth_activations_have_right_digits(name, column):
+    """Each stated bound equals the exact extreme rounded to the digits printed."""
+    f = _mp_function(name)
+    g = f if column == "range" else (lambda t: mpmath.diff(f, t))
+    text = A.get(name).info[column]
+    m = INTERVAL.match(text)
+    assert m, f"{name} {column} {text!r} is not a closed numeric interval"
+    lo, hi = _extremes(g)
+    for quoted, exact in ((m.group(1), lo), (m.group(2), hi)):
+        if quoted == "inf":
+            continue
+        decimals = len(quoted.split(".")[1])
+        assert exact is not None
+        assert float(quoted) == round(float(exact), decimals), (
+            f"{name} {column}: table says {quoted}, exact extreme is {mpmath.nstr(exact, 10)}")
+
+
+def test_mish_derivative_range_digits():
+    """Lesson 4's table: Mish′ ∈ [−0.1125, 1.0885] (not [−0.110, 1.090])."""
+    f = _mp_function("mish")
+    d1 = lambda t: mpmath.diff(f, t)
+    lo = d1(mpmath.findroot(lambda t: mpmath.diff(f, t, 2), -2.25))
+    hi = d1(mpmath.findroot(lambda t: mpmath.diff(f, t, 2), 1.49))
+    assert mpmath.nstr(lo, 4) == "-0.1125" and mpmath.nstr(hi, 5) == "1.0885"
+    assert A.get("mish").info["derivative_range"] == f"[{mpmath.nstr(lo, 4)}, {mpmath.nstr(hi, 5)}]"
+
+
+def test_elu_and_selu_saturate_on_the_left_as_lesson_3_says():
+    for name, limit in (("elu", -1.0), ("selu", -A.SELU_LAMBDA * A.SELU_ALPHA)):
+        f = A.get(name)
+        assert f.info["saturating"].startswith("left"), f"{name}: table says {f.info['saturating']}"
+        assert f(-1e3) == pytest.approx(limit, rel=1e-15) and f.grad(-1e3) == 0.0
+    assert A.get("leaky_relu").info["saturating"] == "no"
+    text = markdown("03-relu-family")
+    assert "does* saturate" in text or "does saturate" in text
+
+
+def test_elu_is_c1_only_at_alpha_1_and_never_c2():
+    x, a = sp.symbols("x alpha", positive=True)
+    left = a * (sp.exp(-x) - 1)                 # ELU at -x < 0
+    right = x
+    d_left = sp.limit(sp.diff(left.subs(x, -x), x), x, 0, "-")   # slope from the left
+    assert sp.simplify(d_left - a) == 0 and sp.diff(right, x) == 1
+    assert sp.solve(sp.Eq(d_left, 1), a) == [1]                   # C¹ exactly when α = 1
+    assert sp.limit(sp.diff(left.subs(x, -x), x, 2), x, 0, "-") == a   # f'' jumps α → 0
+    text = markdown("03-relu-family")
+    assert "C^1" in text or "C¹" in text
+    assert "so the function is smooth there" not in text
+
+
+# ---------------------------------------------------------------------------------------
+# lesson 2 / lesson 6: the logistic equation
+# ---------------------------------------------------------------------------------------
+def test_logistic_ode_general_solution_includes_c_negative_and_misses_zero():
+    z, C = sp.symbols("z C", real=True)
+    y = sp.Function("y")
+    ode = sp.Eq(y(z).diff(z), y(z) * (1 - y(z)))
+    family = 1 / (1 + C * sp.exp(-z))
+    assert sp.simplify(family.diff(z) - family * (1 - family)) == 0           # every C
+    # C > 0: a shifted sigmoid, C = e^c gives σ(z − c)
+    c = sp.Symbol("c", real=True)
+    assert sp.simplify(family.subs(C, sp.exp(c)) - 1 / (1 + sp.exp(-(z - c)))) == 0
+    # C < 0: outside (0, 1) — e.g. C = −1 is above 1 for z > 0, negative for z < 0, and
+    # blows up at z = 0
+    branch = family.subs(C, -1)
+    assert branch.subs(z, 1) > 1 and branch.subs(z, -1) < 0
+    assert sp.limit(branch, z, 0, "+") == sp.oo
+    # C = 0 gives y ≡ 1; y ≡ 0 solves the equation but is no member of the family
+    assert family.subs(C, 0) == 1
+    assert sp.checkodesol(ode, sp.Eq(y(z), 0))[0]
+    assert sp.solve(sp.Eq(family, 0), C) == []
+    rhs = sp.dsolve(ode, y(z)).rhs
+    (C1,) = rhs.free_symbols - {z}
+    assert sp.solve(sp.Eq(rhs, 0), C1) == [], "dsolve's family now contains y = 0"
+    # the lessons say so
+    l2, l6 = markdown("02-sigmoid-tanh"), markdown("06-symbolic")
+    assert "are all its solutions" not in l2 and "finds every solution" not in l6
+    for text in (l2, l6):
+        assert re.search(r"C(_1)?\s*<\s*0", text), "the C < 0 solutions are not mentioned"
+        assert re.search(r"y\s*\\equiv\s*0", text), "the solution y ≡ 0 is not mentioned"
+
+
+# ---------------------------------------------------------------------------------------
+# lesson 2: the wide-layer backward factor versus the 1/4 bound
+# ---------------------------------------------------------------------------------------
+def _sigmoid_backward(width, std, depth=12, batch=200, seed=0):
+    """RMS of ∂L/∂z per layer of a zero-bias sigmoid MLP and the predicted per-layer factor."""
+    r = np.random.default_rng(seed)
+    a, Ws, zs = r.standard_normal((batch, width)), [], []
+    for _ in range(depth):
+        Ws.append(r.normal(0.0, std, (width, width)))
+        zs.append(a @ Ws[-1])
+        a = A.sigmoid(zs[-1])
+    g, rms = A.sigmoid.grad(zs[-1]) * r.standard_normal(a.shape), []
+    for layer in range(depth - 1, -1, -1):
+        rms.append(np.sqrt(np.mean(g ** 2)))
+        if layer:
+            g = (g @ Ws[layer].T) * A.sigmoid.grad(zs[layer - 1])
+    rms = np.array(rms[::-1])
+    predicted = [np.sqrt(width) * std * np.sqrt(np.mean(A.sigmoid.grad(z) ** 2)) for z in zs[:-1]]
+    mean_abs = [np.sqrt(width) * std * np.mean(np.abs(A.sigmoid.grad(z))) for z in zs[:-1]]
+    return rms, np.array(predicted), np.array(mean_abs)
+
+
+def test_wide_sigmoid_layers_multiply_the_gradient_by_sqrt_n_s_rms_sigma_prime():
+    rms, predicted, mean_abs = _sigmoid_backward(500, 1.0)
+    measured = rms[:-1] / rms[1:]                  # factor from layer ℓ+1 back to layer ℓ
+    np.testing.assert_allclose(measured[2:], predicted[2:], rtol=0.1)
+    assert np.all(measured > 1.2), "N(0, 1) weights, 500 wide: the signal grows backwards"
+    assert np.all(mean_abs[2:] < 0.8), "the mean |σ′| would wrongly predict shrinking"
+    # the 1/4 bound still holds as a bound: √n·s·rms σ′ ≤ √n·s/4
+    assert np.all(predicted <= np.sqrt(500) * 1.0 / 4)
+    # with variance-1/n weights the same formula gives ≈ rms σ′ < 1/4: vanishing
+    rms_x, predicted_x, _ = _sigmoid_backward(500, 1 / np.sqrt(500))
+    measured_x = rms_x[:-1] / rms_x[1:]
+    np.testing.assert_allclose(measured_x, predicted_x, rtol=0.1)
+    assert np.all(measured_x < 0.25)
+    # what lesson 2 states about this measurement
+    text = markdown("02-sigmoid-tanh")
+    assert r"\rho = \sqrt{n}\,s\,\sqrt{\mathbb E[\sigma'(z)^2]}" in text
+    factor = float(stated(r"grows by about\s*\$?([0-9.]+)\$?\s*per layer going backward", text,
+                          "the measured backward factor for N(0, 1) weights"))
+    assert factor == pytest.approx(np.median(measured), rel=0.05)
+    small = float(stated(r"With variance \$1/n\$ it shrinks by about ([0-9.]+)", text,
+                         "the factor for variance-1/n weights"))
+    assert small == pytest.approx(np.median(measured_x), rel=0.1)
+    assert "σ′ ≤ 1/4 shrinks the gradient" not in text
+    assert "many orders of magnitude smaller than those of the last" not in text
+
+
+def test_the_chain_of_single_units_does_obey_the_quarter_bound():
+    r = np.random.default_rng(1)
+    for _ in range(200):
+        z, w = r.normal(0, 3, 10), r.normal(0, 2, 10)
+        assert abs(np.prod(w * A.sigmoid.grad(z))) <= np.prod(np.abs(w) / 4)
+
+
+def test_lesson_7_measurement_first_layer_weight_gradient_larger():
+    """The claim written answer 2.1 now builds on: N(0, 1), 500 wide, sigmoid."""
+    prop = nn.propagate(10, 500, "sigmoid", 1.0, rng=np.random.default_rng(0), n=100)
+    assert prop.weight_grad_norms[0] > 10 * prop.weight_grad_norms[-1]
+    # written answer 2.1's network: 12 layers, "nearly a hundred times larger"
+    ratios = [nn.propagate(12, 500, "sigmoid", 1.0, rng=np.random.default_rng(s), n=100)
+              .weight_grad_norms[[0, -1]] for s in range(3)]
+    assert all(50 < a / b < 150 for a, b in ratios), ratios
+    assert "nearly a hundred times *larger*" in markdown("02-sigmoid-tanh")
+
+
+# ---------------------------------------------------------------------------------------
+# lesson 4: GELU and swish numbers
+# ---------------------------------------------------------------------------------------
+def test_gelu_exact_minus_10_digits():
+    exact = -10 * mpmath.ncdf(-10)
+    text = markdown("04-smooth-activations")
+    quoted = stated(r"true value[^`]*?`(-7\.6\d+e-23)`", text, "GELU(-10)'s true value")
+    assert float(quoted) == float(exact), f"text says {quoted}, mpmath gives {mpmath.nstr(exact, 17)}"
+    assert len(quoted.split("e")[0].replace("-", "").replace(".", "")) >= 15
+    assert "-7.619853024160583e-23`)" not in text
+
+
+def test_silu_derivative_exceeds_one_only_beyond_1_28():
+    silu = _mp_function("silu")
+    d1 = lambda t: mpmath.diff(silu, t)
+    cross = mpmath.findroot(lambda t: d1(t) - 1, 1.3)
+    peak_x = mpmath.findroot(lambda t: mpmath.diff(silu, t, 2), 2.4)
+    assert d1(0) == mpmath.mpf(1) / 2
+    text = markdown("04-smooth-activations")
+    assert "just right of 0" not in text
+    assert float(stated(r"above 1 only for \$x\s*>\s*([0-9.]+)", text, "where SiLU′ passes 1")) \
+        == round(float(cross), 2)
+    assert float(stated(r"peak of about \$?([0-9.]+)", text, "SiLU′'s peak")) == round(float(d1(peak_x)), 2)
+    assert float(stated(r"peak of about \$?[0-9.]+\$? at \$x\s*\\approx\s*([0-9.]+)", text,
+                        "where SiLU′ peaks")) == round(float(peak_x), 1)
+
+
+def test_gelu_library_defaults_as_stated():
+    text = markdown("04-smooth-activations")
+    assert re.search(r"JAX[^.]*tanh form", text), "JAX's default (approximate=True) not stated"
+    assert "approximate=True" in text
+
+
+# ---------------------------------------------------------------------------------------
+# lesson 7: zero initialisation moves only the output bias
+# ---------------------------------------------------------------------------------------
+def test_zero_weights_move_only_the_output_bias():
+    from actlib import data
+    X, y = data.two_moons(200, rng=np.random.default_rng(0), noise=0.1)
+    net = nn.Sequential([nn.Dense(2, 4, "tanh", init="zeros"), nn.Dense(4, 1, "sigmoid", init="zeros")])
+    before = [{k: v.copy() for k, v in layer.params.items()} for layer in net.layers]
+    for _ in range(50):                              # lesson 7's train_small loop
+        net.backward(nn.binary_cross_entropy(net.forward(X), y)[1])
+        for p, g in zip(net.params(), net.grads()):
+            p -= 0.5 * g
+    moved = {(i, k): not np.array_equal(before[i][k], layer.params[k])
+             for i, layer in enumerate(net.layers) for k in layer.params}
+    assert moved == {(0, "W"): False, (0, "b"): False, (1, "W"): False, (1, "b"): True}
+    text = markdown("07-initialisation")
+    assert "only the biases" not in text and "only biases learn" not in text
+    assert "output bias" in text
+
+
+# ---------------------------------------------------------------------------------------
+# lesson 8: momentum and moving averages
+# ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("beta", [0.5, 0.8, 0.9])
+def test_momentum_step_grows_to_one_over_one_minus_beta_times_the_plain_step(beta):
+    eta, g = 0.1, np.array([0.5, -2.0])
+    theta = np.zeros(2)
+    opt = optim.SGD(eta, momentum=beta)
+    for _ in range(400):
+        old = theta.copy()
+        opt.step([theta], [g])
+    np.testing.assert_allclose((old - theta) / (eta * g), 1 / (1 - beta), rtol=1e-9)
+    text = markdown("08-gradient-descent")
+    assert r"\eta/(1-\beta)$ times" not in text
+    assert re.search(r"\$1/\(1-\\beta\)\$ times the plain step", text)
+    assert float(stated(r"\(×(\d+) for β = 0\.9\)", text, "the ×10 example")) == pytest.approx(1 / (1 - 0.9))
+
+
+def test_ewma_memory_statement():
+    text = markdown("08-gradient-descent")
+    assert "faded to a third" not in text
+    pct_weight = float(stated(r"about\s+(\d+)\s?%\s+as much as the newest", text, "the relative weight"))
+    pct_mass = float(stated(r"together\s+carry\s+about\s+(\d+)\s?%", text, "the mass of the window"))
+    assert pct_weight == round(100 * float(mpmath.exp(-1)))
+    assert pct_mass == round(100 * (1 - float(mpmath.exp(-1))))
+    for beta, k in ((0.9, 10), (0.98, 50)):     # the approximation, checked at the examples
+        assert abs(beta ** k - float(mpmath.exp(-1))) < 0.02
+        assert abs((1 - beta ** k) - (1 - float(mpmath.exp(-1)))) < 0.02
+
+
+def test_heavy_ball_characteristic_roots_are_double_at_both_extreme_curvatures():
+    L, mu, lam = sp.symbols("L mu lambda", positive=True)
+    kappa = L / mu
+    r = (sp.sqrt(kappa) - 1) / (sp.sqrt(kappa) + 1)
+    eta, beta = 4 / (sp.sqrt(L) + sp.sqrt(mu)) ** 2, r ** 2
+    for h, root in ((mu, r), (L, -r)):
+        poly = lam ** 2 - (1 + beta - eta * h) * lam + beta   # heavy ball on curvature h
+        disc = sp.discriminant(poly, lam)
+        assert sp.simplify(disc) == 0, f"roots are not double at curvature {h}"
+        assert sp.simplify(poly.subs(lam, root)) == 0
+    # numerically: the error decays like k·rate^k at the optimum
+    hb = optim.heavy_ball_optimal(4.0, 1.0)
+    assert hb["rate"] == pytest.approx(1 / 3)
+    text = markdown("08-gradient-descent")
+    assert "extreme eigenvalues coincide" not in text
+    assert "double root" in text
+
+
+# ---------------------------------------------------------------------------------------
+# lesson 9: the quadratic surface and the cosine surface
+# ---------------------------------------------------------------------------------------
+def classify(a, b, c, d):
+    """Critical points of a x² + b y² + c x y + d x, by SymPy."""
+    x, y = sp.symbols("x y", real=True)
+    f = a * x ** 2 + b * y ** 2 + c * x * y + d * x
+    crit = sp.solve([sp.diff(f, x), sp.diff(f, y)], [x, y], dict=True)
+    if not crit:
+        return "none"
+    H = sp.hessian(f, (x, y))
+    det, tr = H.det(), H.trace()
+    if det > 0:
+        return "minimum" if tr > 0 else "maximum"
+    if det < 0:
+        return "saddle"
+    return "line of minima" if tr > 0 else ("line of maxima" if tr < 0 else "constant")
+
+
+@pytest.mark.parametrize("abcd,expected", [
+    ((1, 2, 0.5, -1), "minimum"), ((-1, -2, 0.5, 1), "maximum"),
+    ((1, 1, 3, 0), "saddle"), ((1, -1, 0, 0), "saddle"),
+    ((1, 1, 2, 1), "none"), ((1, 1, 2, 0), "line of minima"), ((-1, -1, -2, 0), "line of maxima"),
+])
+def test_quadratic_critical_point_classification(abcd, expected):
+    a, b, c, d = (sp.nsimplify(v) for v in abcd)
+    assert classify(a, b, c, d) == expected
+    surf = surfaces.Polynomial(*map(float, abcd))
+    assert surf.convex == (a >= 0 and b >= 0 and 4 * a * b >= c ** 2)
+    assert (surf.minimum is not None) == (expected == "minimum")
+    if expected == "none":                           # (x + y)² + x: convex, yet unbounded below
+        assert surf.convex
+        t = np.array([10.0, 100.0, 1000.0])
+        assert np.all(np.diff(surf.value((-t, t))) < 0)
+
+
+def test_lesson_9_states_the_classification():
+    text = markdown("09-adaptive-optimisers")
+    assert "otherwise it is a saddle" not in text
+    assert re.search(r"4ab\s*>\s*c\^2", text) and "maximum" in text
+    assert "(x + y)^2 + x" in text
+    assert "parallel valleys" not in text
+
+
+def test_cosine_level_sets_are_hyperbolas_unless_a_is_zero():
+    x, y, a, b, c = sp.symbols("x y a b c", real=True)
+    u = a * x * y + b * x + c * y
+    assert sp.expand(a * (x + c / a) * (y + b / a) - b * c / a - u) == 0
+    assert "hyperbola" in markdown("09-adaptive-optimisers")
+
+
+# ---------------------------------------------------------------------------------------
+# the new written answers' model answers: their numbers
+# ---------------------------------------------------------------------------------------
+def test_saturated_softmax_gradients_squared_error_vs_cross_entropy():
+    x = np.array([30.0, 0.0])                    # saturated on the wrong class (true: index 1)
+    s, t = A.softmax(x), np.array([0.0, 1.0])
+    J = A.softmax.grad(x)
+    np.testing.assert_allclose(J.sum(axis=0), 0, atol=1e-15)
+    np.testing.assert_allclose(J.sum(axis=1), 0, atol=1e-15)
+    squared = 2 * J @ (s - t)
+    assert np.max(np.abs(squared)) < 1e-12            # ≈ 4e^(-30): nothing learns
+    np.testing.assert_allclose(s - t, [1.0, -1.0], atol=1e-12)   # cross-entropy's gradient
+    h = 1e-6                                              # check it by finite differences
+    ce = lambda v: -A.log_softmax(v)[1]
+    fd = [(ce(x + h * e) - ce(x - h * e)) / (2 * h) for e in np.eye(2)]
+    np.testing.assert_allclose(fd, s - t, atol=1e-6)
+
+
+def test_gelu_naive_relative_error_grows_as_stated():
+    from scipy.special import erf
+    def rel(x0):
+        naive = 0.5 * x0 * (1 + erf(x0 / np.sqrt(2)))
+        exact = float(x0 * mpmath.ncdf(x0))
+        return abs(naive - exact) / abs(exact)
+    assert 1e-11 < rel(-5.0) < 1e-9                      # "about 1e-10 at x = -5"
+    assert rel(-8.5) == 1.0                              # every digit lost
+    assert float(2 * mpmath.ncdf(-8.3)) < 1.2e-16        # below the spacing of doubles near 1
+    text = markdown("04-smooth-activations")
+    assert "about\n$10^{-10}$ at $x = -5$" in text or "about $10^{-10}$ at $x = -5$" in text
+
+
+def test_saturation_prediction_of_written_answer_2_2():
+    cut = mpmath.findroot(lambda t: mpmath.exp(-t) / (1 + mpmath.exp(-t)) ** 2 - 0.01, 4.6)
+    share = float(2 * mpmath.ncdf(-cut / 100))           # std(z) = 1·√10000 = 100
+    assert round(share, 2) == 0.96
+    r = np.random.default_rng(0)                          # lesson 2's table line, s = 10, n = 100
+    z = r.standard_normal((1000, 100)) @ r.normal(0.0, 10.0, size=(100, 50))
+    assert np.mean(A.sigmoid.grad(z) < 0.01) == pytest.approx(share, abs=0.01)
+    assert "about 96 % of the units are saturated" in markdown("02-sigmoid-tanh")
+
+
+def test_relu_variance_halves_under_lecun_and_he_restores_it():
+    from actlib import init
+    r = np.random.default_rng(3)
+    for rule, factor in ((init.lecun_normal, 0.5), (init.he_normal, 1.0)):
+        a, second = r.standard_normal((2000, 400)), []
+        for _ in range(6):
+            z = a @ rule((400, 400), rng=r)
+            second.append(np.mean(z ** 2))
+            a = A.relu(z)
+        per_layer = (second[-1] / second[0]) ** (1 / 5)     # geometric mean over 5 layers
+        assert per_layer == pytest.approx(factor, rel=0.06)
+    assert "2^{-9} \\approx 1/500" in markdown("03-relu-family")
+
+
+def test_selu_lambda_exceeds_one_because_the_bracket_is_below_one():
+    a = mpmath.mpf(A.SELU_ALPHA)
+    half = mpmath.quad(lambda z: z * z * mpmath.npdf(z), [0, mpmath.inf])
+    neg = a ** 2 * mpmath.quad(lambda z: (mpmath.exp(z) - 1) ** 2 * mpmath.npdf(z), [-mpmath.inf, 0])
+    assert abs(half - mpmath.mpf(1) / 2) < 1e-30
+    bracket = half + neg
+    assert abs(1 / mpmath.sqrt(bracket) - A.SELU_LAMBDA) < 1e-12
+    text = markdown("06-symbolic")
+    assert float(stated(r"about ([0-9.]+)\$?, so \$\\lambda", text, "the variance bracket")) \
+        == round(float(bracket), 3)
+
+
+def test_adam_first_step_without_v_correction_is_sqrt_1000_times_too_large():
+    b1, b2, g = 0.9, 0.999, np.array([1e-4, -2.0, 300.0])
+    m_hat, v = g, (1 - b2) * g ** 2                       # m corrected, v not
+    np.testing.assert_allclose(np.abs(m_hat / np.sqrt(v)), 1 / np.sqrt(1 - b2), rtol=1e-12)
+    text = markdown("09-adaptive-optimisers")
+    assert float(stated(r"about ([0-9.]+)\s*η", text, "the uncorrected-v first step")) \
+        == round(1 / np.sqrt(1 - b2), 1)
+
+
+def test_sgd_noise_cloud_scales_with_sqrt_learning_rate_and_batch():
+    """Written answer 8.2: the stationary spread of SGD ∝ √η and ∝ 1/√batch (small η)."""
+    r = np.random.default_rng(0)
+    h, sigma = 1.0, 1.0
+    def spread(eta, batch, steps=200_000):
+        noise = r.standard_normal(steps) * sigma / np.sqrt(batch)
+        theta, out = 0.0, np.empty(steps)
+        for k in range(steps):
+            theta -= eta * (h * theta + noise[k])
+            out[k] = theta
+        return out[1000:].std()
+    base = spread(0.02, 1)
+    assert spread(0.01, 1) / base == pytest.approx(1 / np.sqrt(2), rel=0.05)
+    assert spread(0.02, 4) / base == pytest.approx(0.5, rel=0.05)
+
+
+def test_lesson_7_states_the_evidence_on_covariate_shift_and_has_no_phantom_sigmoid_curve():
+    text = markdown("07-initialisation")
+    assert "covariate shift" in text and "Santurkar" in text and "debated" in text
+    assert "Sigmoid is not in this figure" in text
+    nb = nbformat.read(str(ROOT / "source" / "07-initialisation" / "07-initialisation.ipynb"), as_version=4)
+    figure = next(c.source for c in nb.cells if c.cell_type == "code" and "pairs = [(" in c.source)
+    assert "sigmoid" not in figure, "the figure now has a sigmoid curve: update the sentence"
