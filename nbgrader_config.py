@@ -59,6 +59,10 @@ c.Execute.interrupt_on_timeout = True
 # (nbclient's default of 4 s made loaded graders fail whole submissions).
 c.Execute.iopub_timeout = 30
 
+# `nbgrader validate` (the students' check before submitting) would cut every line at 90
+# characters, losing the end of the course's failure messages (expected, got, convention).
+c.Validator.width = 400
+
 # Keep huge printouts and tracebacks from bloating the gradebook and the feedback.
 c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 60

@@ -78,8 +78,8 @@ import os
 os._exit(0)
 """,
         "kill_kernel": """
-import os, signal
-os.kill(os.getpid(), signal.SIGKILL)
+import ctypes
+ctypes.string_at(0)      # a segmentation fault ends the kernel process
 """,
         "infinite_loop": """
 while True:
@@ -360,7 +360,7 @@ def test_test_code_never_reaches_the_kernel(trusted):
                   if nbgrader_meta(cell).get("grade_id", "").startswith("test_")
                   for line in cell.source.splitlines() if len(line.strip()) > 25}
     hidden = {line for cell in source.cells
-              for line in marked_lines(cell.source, HIDDEN_BEGIN, HIDDEN_END)}
+              for line in marked_lines(cell.source, HIDDEN_BEGIN, HIDDEN_END) if len(line) > 25}
     assert hidden and hidden <= test_lines
     leaked = sorted(line for line in test_lines if line in seen)
     assert not leaked, f"test code reached the kernel: {leaked[:3]}"
