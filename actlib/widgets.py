@@ -21,6 +21,9 @@ import numpy as np
 from IPython.display import display
 
 HEADLESS_VARIABLES = ("NBGRADER_EXECUTION", "ACTLIB_HEADLESS")
+# The functions that put one widget on the page (the browser tests count their calls).
+BUILDERS = ("interact", "activation_explorer", "neuron_explorer", "surface_explorer",
+            "training_player", "signal_explorer")
 
 
 def headless():

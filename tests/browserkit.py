@@ -173,9 +173,10 @@ class Lab:
     def page_url(self, path="", workspace=None):
         """The address that opens ``path`` (relative to the server's root) in JupyterLab,
         in a fresh ``workspace`` when one is named (no tab of an earlier page comes back)."""
-        where = f"workspaces/{workspace}/" if workspace else ""
+        where = f"/workspaces/{workspace}" if workspace else ""
+        tree = f"/tree/{urllib.parse.quote(path)}" if path else ""
         reset = "reset&" if workspace else ""
-        return f"{self.url}/lab/{where}tree/{urllib.parse.quote(path)}?{reset}token={self.token}"
+        return f"{self.url}/lab{where}{tree}?{reset}token={self.token}"
 
     def request(self, method, path):
         """(status, body) of an authenticated request on the server."""

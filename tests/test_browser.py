@@ -87,9 +87,7 @@ def widget_call_count(notebook_path):
     functions (`actlib.widgets.interact` and every explorer), definitions not counted."""
     from actlib import widgets
 
-    makers = ["interact"] + [name for name, f in vars(widgets).items()
-                             if callable(f) and hasattr(f, "__wrapped__")]
-    pattern = re.compile(r"(?<![\w.])(?:widgets\.)?(" + "|".join(makers) + r")\s*\(")
+    pattern = re.compile(r"(?<![\w.])(?:widgets\.)?(" + "|".join(widgets.BUILDERS) + r")\s*\(")
     nb = json.loads(notebook_path.read_text(encoding="utf-8"))
     count = 0
     for cell in nb["cells"]:
@@ -177,10 +175,22 @@ WIDGET_ROOTS_JS = """() => [...document.querySelectorAll('%s .jp-OutputArea-outp
                && o.querySelector(':scope > .jupyter-widgets'))""" % NOTEBOOK
 
 
+OPENED_JS = """() => {
+  const panel = document.querySelector('%s');
+  if (!panel) return false;
+  const kernel = panel.querySelector("[data-jp-item-name='kernelName']");
+  const indicator = document.querySelector('.jp-Notebook-ExecutionIndicator');
+  return panel.querySelectorAll('.jp-Cell').length > 1 && kernel !== null
+      && /Python/.test(kernel.innerText) && indicator !== null
+      && indicator.dataset.status === 'idle';
+}""" % NOTEBOOK
+
+
 def open_notebook(page, lab, path, workspace):
+    """Open ``path`` in a fresh workspace; wait until its cells are shown and its kernel
+    has started and is idle."""
     page.goto(lab.page_url(path, workspace=workspace))
-    page.wait_for_selector(f"{NOTEBOOK} .jp-Cell", timeout=90_000)
-    page.wait_for_function(IDLE_JS, timeout=90_000)
+    page.wait_for_function(OPENED_JS, timeout=120_000)
 
 
 def run_all(page):
@@ -420,7 +430,7 @@ def test_students_see_their_notebook_and_no_instructor_tool(student_lab, page):
 
         # Validate, from the notebook's toolbar: nbgrader runs the notebook and reports the
         # course's message for the first unanswered exercise.
-        page.locator(f"{NOTEBOOK} .jp-Toolbar button", has_text="Validate").click()
+        page.locator(f"{NOTEBOOK} .jp-Toolbar-item jp-button[aria-label='Validate']").click()
         dialog = page.locator(".jp-Dialog")
         dialog.wait_for(state="visible", timeout=180_000)
         page.wait_for_function(

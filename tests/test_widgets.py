@@ -123,3 +123,14 @@ def test_neuron_explorer_title_counts_the_drawn_weights(monkeypatch):
     assert plt.gca().get_title().endswith("1/4 right")
     widgets.neuron_explorer(X, y, w=(1.0, 1.0), b=-0.5)
     assert plt.gca().get_title().endswith("3/4 right")
+
+
+def test_every_widget_builder_is_listed():
+    """`widgets.BUILDERS` (what the browser tests count) names every function that puts a
+    widget on the page: all public functions but the helpers."""
+    import inspect
+
+    helpers = {"headless", "explorer", "slider", "dropdown"}
+    public = {name for name, f in vars(widgets).items() if inspect.isfunction(f)
+              and not name.startswith("_") and f.__module__ == widgets.__name__}
+    assert public - helpers == set(widgets.BUILDERS)
