@@ -280,8 +280,10 @@ def signal_explorer(activations_offered=("tanh", "sigmoid", "relu", "selu", "lea
                             rng=np.random.default_rng(seed), n=n)
         for ax in axes:
             ax.clear()
+        # A fixed layout, set before drawing: tight_layout would start from the previous
+        # picture's layout, and the same choice could then give a slightly different figure.
+        fig.subplots_adjust(left=0.05, right=0.98, bottom=0.14, top=0.9, wspace=0.22)
         plot_signal(prop, axes=axes)
-        fig.tight_layout()
         with out:
             out.clear_output(wait=True)
             display(fig)
