@@ -30,6 +30,9 @@ LESSONS = sorted(p.name for p in (ROOT / "source").iterdir() if (p / f"{p.name}.
 GROUP_OF = {lesson: f"browser-{'ab'[i % 2]}" for i, lesson in enumerate(LESSONS)}
 STUDENT_GROUP = "browser-a"
 
+# "z_j", "θ_t": a subscript written as TeX but shown as it is typed (math text renders it).
+LITERAL_SUBSCRIPT = re.compile(r"(?<![^\W_])[^\W\d_]_[^\W_]{1,2}(?![^\W_])")
+
 RUN_ALL_TIMEOUT = 240      # seconds for Run All of one lesson (they take 5-25 s here)
 REDRAW_TIMEOUT = 60        # seconds for one widget to redraw after a control changed
 
@@ -328,6 +331,10 @@ def test_lesson_runs_and_its_widgets_respond(lesson, student_lab, page):
 
         problems = page_problems(page)
         assert not problems, f"{lesson} after Run All:\n" + "\n".join(problems)
+        every_text = figure_texts(page.evaluate(
+            "(sel) => [...document.querySelectorAll(sel + ' img')].map(e => e.src)", NOTEBOOK))
+        raw = [text for text in every_text if LITERAL_SUBSCRIPT.search(text)]
+        assert not raw, f"{lesson}: figure texts with a literal underscore: {raw}"
 
         expected = widget_call_count(student_lab.course / "notebooks" / path)
         roots = widget_roots(page)
@@ -472,3 +479,11 @@ def test_instructors_command_has_the_tools_the_students_lack(browser_home, page)
         assert "Formgrader" in items, items
     finally:
         lab.stop()
+
+
+def test_literal_subscripts_are_recognised():
+    """The pattern the lesson test applies to every figure text."""
+    for raw in ("max over the inputs of z_j", "data θ_t", "|∂a_L / ∂a_0|", "x_1"):
+        assert LITERAL_SUBSCRIPT.search(raw), raw
+    for fine in ("leaky_relu: value", "gelu_tanh", "log_softmax", "zₜ", "layer ℓ"):
+        assert not LITERAL_SUBSCRIPT.search(fine), fine
