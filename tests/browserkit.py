@@ -3,6 +3,7 @@ Debian's Chromium driven by Playwright.
 
 Nothing here runs at import time; `missing` says what a machine lacks to run the tests.
 """
+import atexit
 import contextlib
 import os
 import re
@@ -124,11 +125,15 @@ class Lab:
                    "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}",
                    "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
                    "--LabApp.news_url=None",
-                   "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+                   "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+                   # a server left behind by a killed test run ends itself
+                   "--ServerApp.shutdown_no_activity_timeout=900",
+                   "--MappingKernelManager.cull_idle_timeout=900"]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             command.append("--allow-root")      # CI runs as root
         self.process = subprocess.Popen(command, cwd=self.course, env=env, stdout=self.log,
                                         stderr=subprocess.STDOUT, start_new_session=True)
+        atexit.register(self.stop)
         try:
             self._wait_ready()
         except Exception:
@@ -197,6 +202,7 @@ class Lab:
             self.request("DELETE", f"/api/sessions/{session['id']}")
 
     def stop(self):
+        """End the server and its kernels (the whole process group); idempotent."""
         if self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGTERM)
@@ -206,7 +212,8 @@ class Lab:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=20)
-        self.log.close()
+        if not self.log.closed:
+            self.log.close()
 
 
 SOLUTIONS = "scratch-solutions"

@@ -487,3 +487,16 @@ def test_literal_subscripts_are_recognised():
         assert LITERAL_SUBSCRIPT.search(raw), raw
     for fine in ("leaky_relu: value", "gelu_tanh", "log_softmax", "zₜ", "layer ℓ"):
         assert not LITERAL_SUBSCRIPT.search(fine), fine
+
+
+def test_without_a_browser_students_skip_and_ci_fails(monkeypatch):
+    """The one-line reason, a skip on a person's machine, a failure under CI=true."""
+    monkeypatch.setattr(browserkit, "chromium_path", lambda: None)
+    reason = browserkit.missing()
+    assert reason and "\n" not in reason and "chromium" in reason.lower()
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="Chromium"):
+        _unavailable(reason)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="cannot run under CI"):
+        _unavailable(reason)
