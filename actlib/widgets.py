@@ -8,7 +8,8 @@ Headless runs. Widgets are for a person at JupyterLab. When a notebook is execut
 one — ``nbgrader autograde`` or ``validate`` (which set ``NBGRADER_EXECUTION``), the test
 suite and ``tools/run_notebook.py`` (which set ``ACTLIB_HEADLESS``) — no widget is created:
 `slider` and `dropdown` return their initial value, `interact` calls the function once with
-those values (so its plot is still drawn), and the explorers print a one-line note instead.
+those values (so its plot is still drawn), and the explorers print a one-line note instead
+(except `neuron_explorer`, which draws the figure of its starting values once).
 Executing widget cells headless is not only pointless but can stall the notebook client
 (a known, intermittent nbclient hang with ``interact`` and output widgets).
 """
