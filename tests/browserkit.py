@@ -110,6 +110,11 @@ class Lab:
         settings = home / "settings" / "@jupyterlab" / "notebook-extension"
         settings.mkdir(parents=True, exist_ok=True)
         (settings / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
+        # No "get notified about Jupyter news?" toast over the page (it can cover a control).
+        notification = home / "settings" / "@jupyterlab" / "apputils-extension"
+        notification.mkdir(parents=True, exist_ok=True)
+        (notification / "notification.jupyterlab-settings").write_text(
+            '{"fetchNews": "false", "checkForUpdates": false}')
         (home / "workspaces").mkdir(exist_ok=True)
         env = {k: v for k, v in os.environ.items() if k not in HEADLESS_VARIABLES}
         for name, value in env_assignments.items():
