@@ -17,25 +17,87 @@ def new_axes(ax=None, figsize=(6, 4)):
 
 def finish(ax, title, xlabel, ylabel, legend=None):
     """Set the title and axis labels of ``ax``; add a legend when ``legend`` is true
-    (by default: when more than one artist carries a label). Returns ``ax``."""
+    (by default: when more than one artist carries a label), placed by `place_legend`
+    where it hides no data. Returns ``ax``."""
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     labelled = [h for h in ax.get_legend_handles_labels()[1] if not h.startswith("_")]
     if legend or (legend is None and len(labelled) > 1):
-        ax.legend()
+        place_legend(ax)
     return ax
 
 
-def plot_curves(x, curves, *, title, xlabel="x", ylabel="y", ax=None, **line_kwargs):
+_LEGEND_SPOTS = ("upper left", "upper right", "lower right", "lower left", "center left",
+                 "center right", "upper center", "lower center")
+
+
+def data_points(ax, spacing=3.0):
+    """Display coordinates of the data drawn in ``ax``: the vertices of every data line,
+    with points added along each segment every ``spacing`` pixels, and scatter points.
+    Lines tied to the axes (``axhline``, ``axvline``) are left out."""
+    ax.get_xlim(), ax.get_ylim()          # brings pending autoscaling up to date
+    chunks = [np.empty((0, 2))]
+    for line in ax.get_lines():
+        if line.get_transform() is not ax.transData or not line.get_visible():
+            continue
+        xy = np.asarray(line.get_xydata(), dtype=float)
+        xy = xy[np.all(np.isfinite(xy), axis=1)]
+        if not len(xy):
+            continue
+        with np.errstate(all="ignore"):       # non-positive values on a log axis
+            pts = ax.transData.transform(xy)
+        pts = pts[np.all(np.isfinite(pts), axis=1)]
+        if len(pts) > 1 and line.get_linestyle() not in ("None", "", " ", "none"):
+            lengths = np.hypot(*np.diff(pts, axis=0).T)
+            for (a, b), n in zip(zip(pts[:-1], pts[1:]),
+                                 np.minimum(np.ceil(lengths / spacing), 200).astype(int)):
+                if n > 1:
+                    chunks.append(a + np.linspace(0, 1, n)[:, None] * (b - a))
+        chunks.append(pts)
+    for collection in ax.collections:
+        offsets = np.asarray(collection.get_offsets(), dtype=float)
+        if (offsets.ndim == 2 and len(offsets)
+                and collection.get_offset_transform() is ax.transData):
+            chunks.append(ax.transData.transform(offsets))
+    return np.concatenate(chunks)
+
+
+def legend_covers(legend, points):
+    """How many of ``points`` (display coordinates) the drawn ``legend`` box covers."""
+    box = legend.get_window_extent()
+    if not len(points):
+        return 0
+    inside = ((points[:, 0] >= box.x0) & (points[:, 0] <= box.x1)
+              & (points[:, 1] >= box.y0) & (points[:, 1] <= box.y1))
+    return int(inside.sum())
+
+
+def place_legend(ax, **kwargs):
+    """A legend that hides no data: the first of the usual spots (upper left, upper
+    right, …) whose box covers no data point of ``ax``; when every spot covers some,
+    outside the axes on the right. Returns the Legend."""
+    points = data_points(ax)
+    for loc in _LEGEND_SPOTS:
+        legend = ax.legend(loc=loc, **kwargs)
+        if legend_covers(legend, points) == 0:
+            return legend
+    return ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, **kwargs)
+
+
+def plot_curves(x, curves, *, title, xlabel="x", ylabel="y", ax=None, styles=None,
+                **line_kwargs):
     """Plot several labelled curves over the same ``x``.
 
-    ``curves`` maps a label to an array of y values of the same length as ``x``.
+    ``curves`` maps a label to an array of y values of the same length as ``x``;
+    ``styles`` optionally maps a label to keyword arguments of that curve alone (e.g. a
+    dashed line where two curves coincide).
     """
     ax = new_axes(ax)
     x = np.asarray(x)
+    styles = styles or {}
     for label, y in curves.items():
-        ax.plot(x, np.asarray(y), label=label, **line_kwargs)
+        ax.plot(x, np.asarray(y), label=label, **{**line_kwargs, **styles.get(label, {})})
     ax.grid(True, alpha=0.3)
     return finish(ax, title, xlabel, ylabel, legend=len(curves) > 1)
 
@@ -141,12 +203,18 @@ def _surface_labels(surface):
     return "x", "y"
 
 
-def plot_contour(surface, *, ax=None, levels=30, n=150, title=None):
-    """Contour lines of a 2-D surface (`actlib.surfaces`) over its plotting window, with its
-    minimum marked when it has one. Levels are spaced so that the floor of the bowl is
-    visible too (quantiles of the values on the grid). Returns the Axes."""
+def plot_contour(surface, *, ax=None, levels=30, n=150, title=None, window=None):
+    """Contour lines of a 2-D surface (`actlib.surfaces`) over its plotting window (or
+    ``window``, ((x0, x1), (y0, y1))), with its minimum marked when it has one. Levels are
+    spaced so that the floor of the bowl is visible too (quantiles of the values on the
+    grid). Returns the Axes."""
     ax = new_axes(ax, figsize=(6, 5))
-    X, Y, Z = surface.grid(n)
+    if window is None:
+        X, Y, Z = surface.grid(n)
+    else:
+        (x0, x1), (y0, y1) = window
+        X, Y = np.meshgrid(np.linspace(x0, x1, n), np.linspace(y0, y1, n))
+        Z = surface.value((X, Y), nan_outside=True)
     finite = Z[np.isfinite(Z)]
     if isinstance(levels, int):
         levels = np.unique(np.quantile(finite, np.linspace(0, 1, levels + 2)[1:-1] ** 2))
@@ -155,7 +223,7 @@ def plot_contour(surface, *, ax=None, levels=30, n=150, title=None):
         ax.contourf(X, Y, np.isnan(Z).astype(float), levels=[0.5, 1.5], colors=["0.85"])
     if surface.minimum is not None:
         ax.plot(*surface.minimum, marker="*", ms=14, color="k", ls="none", label="minimum")
-    (x0, x1), (y0, y1) = surface.window
+    (x0, x1), (y0, y1) = surface.window if window is None else window
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     xlabel, ylabel = _surface_labels(surface)
@@ -171,16 +239,42 @@ def plot_trajectories(surface, trajectories, *, ax=None, title=None, levels=30, 
     of points of shape (steps + 1, 2), as returned by `actlib.surfaces.run`. Each path
     starts at a circle and ends at a cross. Returns the Axes (with a legend).
     """
-    ax = plot_contour(surface, ax=ax, levels=levels, title=title)
+    trajectories = {label: np.asarray(traj, dtype=float)
+                    for label, traj in trajectories.items()}
+    window = trajectory_window(surface, trajectories.values())
+    ax = plot_contour(surface, ax=ax, levels=levels, title=title,
+                      window=None if window == surface.window else window)
     for k, (label, traj) in enumerate(trajectories.items()):
-        traj = np.asarray(traj, dtype=float)
         colour = f"C{k % 10}"
         ax.plot(traj[:, 0], traj[:, 1], "-", color=colour, lw=1.5, label=label,
                 marker="." if markers else None, ms=3)
         ax.plot(*traj[0], "o", color=colour, ms=6)
         ax.plot(*traj[-1], "x", color=colour, ms=9, mew=2)
-    ax.legend(loc="best", fontsize=8)
+    place_legend(ax, fontsize=8)
     return ax
+
+
+def trajectory_window(surface, trajectories, *, most=4.0):
+    """The surface's window, widened (with a 5 % margin) to hold every finite point of
+    the ``trajectories``, so that a path that leaves the window stays in view; a side
+    grows to at most ``most`` times the window's size (a diverging path is cut there).
+    Returns ((x0, x1), (y0, y1))."""
+    (x0, x1), (y0, y1) = surface.window
+    points = [np.asarray(t, dtype=float).reshape(-1, 2) for t in trajectories]
+    points = np.concatenate(points or [np.empty((0, 2))])
+    points = points[np.all(np.isfinite(points), axis=1)]
+    if not len(points) or (points[:, 0].min() >= x0 and points[:, 0].max() <= x1
+                           and points[:, 1].min() >= y0 and points[:, 1].max() <= y1):
+        return ((x0, x1), (y0, y1))
+    limits = []
+    for lo, hi, values in ((x0, x1, points[:, 0]), (y0, y1, points[:, 1])):
+        span = hi - lo
+        new_lo, new_hi = min(lo, values.min()), max(hi, values.max())
+        margin = 0.05 * (new_hi - new_lo)
+        new_lo = max(new_lo - (margin if new_lo < lo else 0.0), lo - most * span)
+        new_hi = min(new_hi + (margin if new_hi > hi else 0.0), hi + most * span)
+        limits.append((float(new_lo), float(new_hi)))
+    return tuple(limits)
 
 
 def plot_regression_fit(problem, weights, *, epochs=None, true_line=None, ax=None, title=None):
@@ -203,8 +297,9 @@ def plot_regression_fit(problem, weights, *, epochs=None, true_line=None, ax=Non
     for colour, e in zip(shades, epochs):
         w, b = weights[e]
         ax.plot(xs, w * xs + b, color=colour, lw=1.5, label=f"model, epoch {e}")
-    ax.legend(fontsize=8)
-    return finish(ax, title or "Ground truth and model as epochs pass", "x", "y", legend=True)
+    finish(ax, title or "Ground truth and model as epochs pass", "x", "y", legend=False)
+    place_legend(ax, fontsize=8)
+    return ax
 
 
 def plot_loss_curves(losses, *, ax=None, log=True, xlabel="epoch", title="Loss during training"):
@@ -223,7 +318,7 @@ def plot_ewma(values, averages, *, ax=None, title="Exponentially weighted moving
     """A noisy series (dots) and one or more of its averages (``averages``: label -> array)."""
     ax = new_axes(ax, figsize=(8, 4))
     t = np.arange(1, len(values) + 1)
-    ax.plot(t, values, ".", color="0.6", ms=4, label="data θ_t")
+    ax.plot(t, values, ".", color="0.6", ms=4, label="data θₜ")
     for label, v in averages.items():
         ax.plot(t, v, lw=2, label=label)
     ax.grid(True, alpha=0.3)
@@ -247,7 +342,7 @@ def plot_training_frame(problem, weights, epoch, *, label, true_line=None, axes=
     plot_regression_fit(problem, weights, epochs=[upto], true_line=true_line, ax=ax_fit,
                         title=f"{label} epoch number: {epoch}")
     ax_fit.get_lines()[-1].set_label(f"model, epoch {epoch}")
-    ax_fit.legend(fontsize=8)
+    place_legend(ax_fit, fontsize=8)
     plot_trajectories(problem, {label: weights[:upto + 1]}, ax=ax_path, markers=False,
                       title=f"Loss contours, epoch number: {epoch}")
     return axes
@@ -301,7 +396,7 @@ def plot_layer_histograms(values, *, title, xlabel, saturated=None, layers=None,
         ax.set_yscale("log")
     ax.grid(True, alpha=0.3)
     finish(ax, title, xlabel, "density", legend=False)
-    ax.legend(fontsize=7, loc="upper right")
+    place_legend(ax, fontsize=7)
     return ax
 
 
@@ -355,4 +450,4 @@ def plot_unit_activity(X, W, b, *, ax=None, title=None, bins=40):
     ax.axvline(0, color="0.3", lw=1)
     ax.grid(True, alpha=0.3)
     title = title or f"Largest pre-activation per unit: {dead.mean():.0%} dead"
-    return finish(ax, title, "max over the inputs of z_j", "number of units", legend=True)
+    return finish(ax, title, "max over the inputs of $z_j$", "number of units", legend=True)

@@ -8,7 +8,8 @@ Headless runs. Widgets are for a person at JupyterLab. When a notebook is execut
 one — ``nbgrader autograde`` or ``validate`` (which set ``NBGRADER_EXECUTION``), the test
 suite and ``tools/run_notebook.py`` (which set ``ACTLIB_HEADLESS``) — no widget is created:
 `slider` and `dropdown` return their initial value, `interact` calls the function once with
-those values (so its plot is still drawn), and the explorers print a one-line note instead.
+those values (so its plot is still drawn), and the explorers print a one-line note instead
+(except `neuron_explorer`, which draws the figure of its starting values once).
 Executing widget cells headless is not only pointless but can stall the notebook client
 (a known, intermittent nbclient hang with ``interact`` and output widgets).
 """
@@ -21,6 +22,9 @@ import numpy as np
 from IPython.display import display
 
 HEADLESS_VARIABLES = ("NBGRADER_EXECUTION", "ACTLIB_HEADLESS")
+# The functions that put one widget on the page (the browser tests count their calls).
+BUILDERS = ("interact", "activation_explorer", "neuron_explorer", "surface_explorer",
+            "training_player", "signal_explorer")
 
 
 def headless():
@@ -69,10 +73,12 @@ def activation_explorer(names=None, x=None):
     """Pick a registered activation and move its parameters; f and f′ are redrawn in place.
 
     Every activation of the registry is offered (or ``names``); one slider per parameter the
-    chosen activation has (α, β, threshold …) in a sensible range. Returns the widget box.
+    chosen activation has (α, β, threshold …), named after it, and none for an activation
+    without parameters. Titles and legend entries name the activation shown and its
+    parameters. Returns the widget box (its ``figure`` attribute is the Figure drawn).
     """
     from actlib import activations
-    from actlib.plots import plot_activation, _elementwise
+    from actlib.plots import plot_activation
 
     names = list(activations.names() if names is None else names)
     x = np.linspace(-5, 5, 801) if x is None else np.asarray(x, dtype=float)
@@ -80,31 +86,31 @@ def activation_explorer(names=None, x=None):
     p1 = slider(0.0, -2.0, 2.0, 0.05, "param 1")
     p2 = slider(0.0, -2.0, 2.0, 0.05, "param 2")
     out = widgets.Output()
-    with out:
-        fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
-        plot_activation(names[0], x, axes=axes)
-        plt.show()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+    plt.close(fig)
+    state = {"configuring": False}
 
     def configure(*_):
         params = list(activations.get(choice.value).params.items())
-        for s, item in zip((p1, p2), params + [None, None]):
-            s.layout.visibility = "visible" if item else "hidden"
-            if item:
-                s.description, s.value = item[0], float(item[1])
+        state["configuring"] = True          # one redraw for the whole change
+        try:
+            for s, item in zip((p1, p2), params + [None, None]):
+                s.layout.visibility = "visible" if item else "hidden"
+                if item:
+                    s.description, s.value = item[0], float(item[1])
+        finally:
+            state["configuring"] = False
         redraw()
 
     def redraw(*_):
+        if state["configuring"]:
+            return
         f = activations.get(choice.value)
         params = {s.description: s.value for s in (p1, p2)
                   if s.layout.visibility == "visible" and s.description in f.params}
-        y, dy = _elementwise(f, x, params)
-        for ax, values in zip(axes, (y, dy)):
-            line = ax.get_lines()[0]  # the curve; the axis lines come after it
-            line.set_ydata(values)
-            ax.relim()
-            ax.autoscale_view()
-        axes[0].set_title(f"{choice.value}: value")
-        axes[1].set_title(f"{choice.value}: derivative")
+        for ax in axes:
+            ax.clear()
+        plot_activation(choice.value, x, axes=axes, **params)
         out.clear_output(wait=True)
         with out:
             display(fig)
@@ -112,34 +118,33 @@ def activation_explorer(names=None, x=None):
     choice.observe(configure, names="value")
     p1.observe(redraw, names="value")
     p2.observe(redraw, names="value")
-    return widgets.VBox([choice, widgets.HBox([p1, p2]), out])
+    configure()
+    box = widgets.VBox([choice, widgets.HBox([p1, p2]), out])
+    box.figure = fig
+    return box
 
 
-@explorer
-def neuron_explorer(X, y, g=None):
-    """Sliders for a neuron's weights w₁, w₂ and bias b over its decision boundary on the
-    points ``X`` with labels ``y``; the title reports how many points it classifies right."""
+def neuron_explorer(X, y, g=None, w=(1.0, 1.0), b=-1.5):
+    """Sliders for a neuron's weights w₁, w₂ and bias b (starting at ``w``, ``b``) over its
+    decision boundary on the points ``X`` with labels ``y``; the title reports how many
+    points it classifies right, counted from the drawn weights. In a headless run the
+    figure of the starting values is drawn once, without sliders."""
     from actlib.plots import plot_decision_boundary
 
     X, y = np.asarray(X, dtype=float), np.asarray(y)
-    sliders = [slider(1.0, -3, 3, 0.1, "w₁"), slider(1.0, -3, 3, 0.1, "w₂"),
-               slider(-1.5, -3, 3, 0.1, "b")]
-    out = widgets.Output()
 
-    def draw(*_):
-        w1, w2, b = (s.value for s in sliders)
+    def draw(w1, w2, b):
         correct = int(np.sum((X @ np.array([w1, w2]) + b > 0) == y))
-        with out:
-            out.clear_output(wait=True)
-            plot_decision_boundary(np.array([w1, w2]), b, X, y, g=g,
-                                   title=f"w = ({w1:.1f}, {w2:.1f}), b = {b:.1f}: "
-                                         f"{correct}/{len(y)} right")
-            plt.show()
+        plot_decision_boundary(np.array([w1, w2]), b, X, y, g=g,
+                               title=f"w = ({w1:.1f}, {w2:.1f}), b = {b:.1f}: "
+                                     f"{correct}/{len(y)} right")
+        plt.show()
 
-    for s in sliders:
-        s.observe(draw, names="value")
-    draw()
-    return widgets.VBox([widgets.HBox(sliders), out])
+    controls = dict(w1=slider(float(w[0]), -3, 3, 0.1, "w₁"),
+                    w2=slider(float(w[1]), -3, 3, 0.1, "w₂"), b=slider(float(b), -3, 3, 0.1, "b"))
+    if headless():
+        return interact(draw, **controls)       # the figure of the starting values, once
+    return widgets.interactive(draw, **controls)
 
 
 # --- optimisers and loss surfaces ----------------------------------------------------------
@@ -193,7 +198,7 @@ def training_player(problem, runs, *, true_line=None):
     ``runs`` maps a label (e.g. an optimiser's ``title``) to the (w, b) after each epoch,
     an array (epochs + 1, 2). Returns the widget box.
     """
-    from actlib.plots import plot_training_frame
+    from actlib.plots import place_legend, plot_training_frame
 
     labels = list(runs)
     n_epochs = min(len(np.asarray(w)) for w in runs.values()) - 1
@@ -227,7 +232,7 @@ def training_player(problem, runs, *, true_line=None):
         state["path"].set_data(w[:k + 1, 0], w[:k + 1, 1])
         axes[0].set_title(f"{choice.value} epoch number: {k}")
         axes[1].set_title(f"Loss contours, epoch number: {k}")
-        axes[0].legend(fontsize=8)
+        place_legend(axes[0], fontsize=8)
         show()
 
     def show():
@@ -276,8 +281,10 @@ def signal_explorer(activations_offered=("tanh", "sigmoid", "relu", "selu", "lea
                             rng=np.random.default_rng(seed), n=n)
         for ax in axes:
             ax.clear()
+        # A fixed layout, set before drawing: tight_layout would start from the previous
+        # picture's layout, and the same choice could then give a slightly different figure.
+        fig.subplots_adjust(left=0.05, right=0.98, bottom=0.14, top=0.9, wspace=0.22)
         plot_signal(prop, axes=axes)
-        fig.tight_layout()
         with out:
             out.clear_output(wait=True)
             display(fig)

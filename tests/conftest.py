@@ -14,3 +14,10 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 # Notebooks executed by the tests (directly or through nbgrader) run headless: no widgets are
 # built (see actlib.widgets). tests/test_widgets.py lifts this to test the widgets themselves.
 os.environ.setdefault("ACTLIB_HEADLESS", "1")
+
+
+def pytest_report_header(config):
+    """Where the browser tests write their screenshots (tests/test_browser.py)."""
+    from browserkit import screenshot_dir
+
+    return f"browser screenshots: {screenshot_dir()}"

@@ -61,3 +61,77 @@ def test_unit_activity_histogram_reports_dead_units():
     ax = plots.plot_unit_activity(X, W, np.zeros(2))
     assert_labelled(ax, legend=True)
     assert "50% dead" in ax.get_title()
+
+
+# --- legends that hide no data, trajectories that stay in view ------------------------------
+
+def _covered(ax):
+    from actlib.plots import data_points, legend_covers
+
+    return legend_covers(ax.get_legend(), data_points(ax))
+
+
+def test_a_legend_in_the_way_is_detected():
+    from actlib.plots import data_points, legend_covers
+
+    _, ax = plt.subplots()
+    x = np.linspace(0, 1, 50)
+    ax.plot(x, np.ones_like(x), label="flat at the top")
+    ax.plot(x, np.zeros_like(x), label="flat at the bottom")
+    legend = ax.legend(loc="upper left")
+    assert legend_covers(legend, data_points(ax)) > 0
+    plt.close("all")
+
+
+@pytest.mark.parametrize("names", [("relu", "softplus", "sigmoid"), ("relu", "gelu", "gelu_tanh"),
+                                   ("silu", "mish", "gelu"), ("softplus",), ("tanh",)])
+def test_activation_legends_hide_no_curve(names):
+    from actlib.plots import plot_activation
+
+    axes = plot_activation(names[0], label=names[0])
+    for name in names[1:]:
+        plot_activation(name, axes=axes, label=f"{name} (for comparison)")
+    for ax in axes:
+        assert _covered(ax) == 0, (names, ax.get_title())
+    plt.close("all")
+
+
+def test_axis_lines_are_not_data():
+    from actlib.plots import data_points
+
+    _, ax = plt.subplots()
+    ax.axhline(0.5)
+    ax.axvline(0.5)
+    assert len(data_points(ax)) == 0
+    plt.close("all")
+
+
+def test_trajectories_that_leave_the_window_stay_in_view():
+    from actlib import surfaces
+    from actlib.plots import plot_trajectories
+
+    paths = {}
+    for opt_name, lr in (("momentum", 0.02), ("rmsprop", 0.05), ("adam", 0.1)):
+        surf, path, note = surfaces.explore("rational", opt_name, learning_rate=lr, steps=80)
+        paths[opt_name] = path
+    assert max(p[:, 0].max() for p in paths.values()) > surf.window[0][1]   # they do leave
+    ax = plot_trajectories(surf, paths, markers=False)
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    for path in paths.values():
+        assert (x0 <= path[:, 0].min() and path[:, 0].max() <= x1
+                and y0 <= path[:, 1].min() and path[:, 1].max() <= y1)
+    assert _covered(ax) == 0
+    plt.close("all")
+
+
+def test_a_diverging_trajectory_widens_the_view_only_so_far():
+    from actlib import surfaces
+    from actlib.plots import trajectory_window
+
+    surf = surfaces.Quadratic(condition_number=2.0)
+    (x0, x1), _ = surf.window
+    far = np.array([[0.0, 0.0], [1e6, 0.0]])
+    (lo, hi), _ = trajectory_window(surf, [far])
+    assert lo == x0 and hi == x1 + 4 * (x1 - x0)
+    inside = np.array([[x0 + 0.1, 0.0]])
+    assert trajectory_window(surf, [inside]) == surf.window

@@ -34,7 +34,7 @@ def test_slider_waits_for_release():
 def test_activation_explorer_follows_the_dropdown_and_the_parameter_slider():
     box = widgets.activation_explorer(names=["relu", "leaky_relu", "elu"])
     dropdown = box.children[0]
-    fig = plt.gcf()
+    fig = box.figure
     dropdown.value = "leaky_relu"
     p1 = box.children[1].children[0]
     assert p1.description == "alpha" and p1.layout.visibility == "visible"
@@ -85,3 +85,52 @@ def test_signal_explorer_recomputes_for_another_activation(monkeypatch):
     assert act.description == "activation"
     act.value = "relu"
     assert [c[:3] for c in calls] == [(3, 50, "tanh"), (3, 50, "relu")]
+
+
+def legend_texts(ax):
+    return [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_activation_explorer_opens_with_the_first_activations_parameters():
+    box = widgets.activation_explorer(names=["relu", "elu"])
+    p1, p2 = box.children[1].children
+    assert (p1.layout.visibility, p2.layout.visibility) == ("hidden", "hidden")
+    box = widgets.activation_explorer(names=["leaky_relu", "relu"])
+    p1, p2 = box.children[1].children
+    assert p1.description == "alpha" and p1.layout.visibility == "visible"
+    assert p2.layout.visibility == "hidden"
+
+
+def test_activation_explorer_titles_and_legends_follow_the_choice():
+    box = widgets.activation_explorer(names=["softplus", "gelu", "leaky_relu"])
+    fig = box.figure
+    assert "softplus" in legend_texts(fig.axes[0])[0]
+    box.children[0].value = "gelu"
+    for ax, what in zip(fig.axes, ("value", "derivative")):
+        assert ax.get_title() == f"gelu: {what}"
+        assert all("softplus" not in t for t in legend_texts(ax)), legend_texts(ax)
+        assert any("gelu" in t for t in legend_texts(ax))
+        assert len(ax.get_lines()) == 3     # the curve and the two axis lines, no leftovers
+    box.children[0].value = "leaky_relu"
+    box.children[1].children[0].value = 0.3
+    assert legend_texts(fig.axes[0]) == ["leaky_relu(alpha=0.3)"]
+
+
+def test_neuron_explorer_title_counts_the_drawn_weights(monkeypatch):
+    monkeypatch.setenv("ACTLIB_HEADLESS", "1")
+    X, y = nrn.xor_data()
+    widgets.neuron_explorer(X, y, w=(1.0, 1.0), b=-1.5)
+    assert plt.gca().get_title().endswith("1/4 right")
+    widgets.neuron_explorer(X, y, w=(1.0, 1.0), b=-0.5)
+    assert plt.gca().get_title().endswith("3/4 right")
+
+
+def test_every_widget_builder_is_listed():
+    """`widgets.BUILDERS` (what the browser tests count) names every function that puts a
+    widget on the page: all public functions but the helpers."""
+    import inspect
+
+    helpers = {"headless", "explorer", "slider", "dropdown"}
+    public = {name for name, f in vars(widgets).items() if inspect.isfunction(f)
+              and not name.startswith("_") and f.__module__ == widgets.__name__}
+    assert public - helpers == set(widgets.BUILDERS)

@@ -1,0 +1,502 @@
+"""The course as students use it: JupyterLab in a real browser (headless Chromium).
+
+    python -m pytest -m browser -n 2 --dist loadgroup
+
+Each worker starts one JupyterLab server the way the README's students' command does (on a
+scratch copy of the course, on loopback, with a token) and one Chromium driven by
+Playwright. Without Playwright or Chromium these tests skip with a one-line reason, and
+fail under CI=true. Screenshots of every lesson after Run All go to the folder named in the
+run's header (``$BROWSER_SCREENSHOTS``, by default a fixed folder in the system's temp).
+
+In the served course figures are drawn as SVG with their text kept as text (see
+`browserkit.Lab.kernel_environment`), so that titles and legends can be read in the page.
+"""
+import json
+import os
+import re
+import shutil
+import time
+import urllib.parse
+
+import pytest
+
+import browserkit
+from browserkit import ROOT, SOLUTIONS
+
+pytestmark = pytest.mark.browser
+
+LESSONS = sorted(p.name for p in (ROOT / "source").iterdir() if (p / f"{p.name}.ipynb").exists())
+# Two groups, each on one xdist worker with its own server and browser; roughly equal time.
+GROUP_OF = {lesson: f"browser-{'ab'[i % 2]}" for i, lesson in enumerate(LESSONS)}
+STUDENT_GROUP = "browser-a"
+
+# "z_j", "θ_t": a subscript written as TeX but shown as it is typed (math text renders it).
+LITERAL_SUBSCRIPT = re.compile(r"(?<![^\W_])[^\W\d_]_[^\W_]{1,2}(?![^\W_])")
+
+RUN_ALL_TIMEOUT = 240      # seconds for Run All of one lesson (they take 5-25 s here)
+REDRAW_TIMEOUT = 60        # seconds for one widget to redraw after a control changed
+
+
+# For each lesson, each widget in page order: the control to change, its new value, texts
+# that must then be in the widget's figure (a title, a legend entry) and texts that must be
+# gone from it (the previous choice).
+WIDGET_CHANGES = {
+    "01-neuron": [
+        dict(control="w₁", value="-1", present=["w = (-1.0, 1.0), b = -1.5: 2/4 right"],
+             absent=["1/4 right"]),
+    ],
+    "02-sigmoid-tanh": [
+        dict(control="weight w", value="2", present=["σ(2z − 1)", "2·σ′(2z − 1)"],
+             absent=["σ(3z − 1)"]),
+    ],
+    "03-relu-family": [
+        dict(control="bias shift", value="-1", present=["bias shift -1.0"],
+             absent=["bias shift +0.0"]),
+        dict(control="activation", value="elu", present=["elu: value", "elu: derivative"],
+             absent=["relu"]),
+    ],
+    "04-smooth-activations": [
+        dict(control="β", value="2", present=["swish with β = 2: value", "swish (β = 2)"],
+             absent=["swish (β = 1)"]),
+        dict(control="activation", value="gelu", present=["gelu: value", "gelu: derivative"],
+             absent=["softplus"]),
+    ],
+    "05-softmax": [
+        dict(control="T", value="2", present=["softmax(x / T), T = 2"], absent=["T = 1"]),
+    ],
+    "06-symbolic": [
+        dict(control="activation", value="tanh", present=["tanh"], absent=["swish"]),
+    ],
+    "07-initialisation": [
+        dict(control="activation", value="relu",
+             present=["Activations per layer (relu, xavier_normal, 10×300)"],
+             absent=["(tanh, xavier_normal, 10×300)"]),
+    ],
+    "08-gradient-descent": [
+        dict(control="epoch", value="10",
+             present=["Momentum Optimizer (decay = 0.5) epoch number: 10", "model, epoch 10"],
+             absent=["model, epoch 0"]),
+    ],
+    "09-adaptive-optimisers": [
+        dict(control="surface", value="rational", present=["rational:"], absent=["polynomial"]),
+        dict(control="optimiser", value="Adam (η = 0.1)",
+             present=["Adam (η = 0.1) epoch number: 0"], absent=["Gradient Descent"]),
+    ],
+}
+
+
+def widget_call_count(notebook_path):
+    """How many widgets the notebook's code cells build: calls of the course's widget
+    functions (`actlib.widgets.interact` and every explorer), definitions not counted."""
+    from actlib import widgets
+
+    pattern = re.compile(r"(?<![\w.])(?:widgets\.)?(" + "|".join(widgets.BUILDERS) + r")\s*\(")
+    nb = json.loads(notebook_path.read_text(encoding="utf-8"))
+    count = 0
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        for line in "".join(cell["source"]).splitlines():
+            if not line.lstrip().startswith(("def ", "#")):
+                count += len(pattern.findall(line))
+    return count
+
+
+# --- fixtures: one server and one browser per worker ----------------------------------------
+
+def _unavailable(reason):
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"browser tests cannot run under CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def browser_home(tmp_path_factory):
+    reason = browserkit.missing()
+    if reason:
+        _unavailable(reason)
+    return tmp_path_factory.mktemp("browser")
+
+
+@pytest.fixture(scope="session")
+def chromium(browser_home):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = browserkit.launch_browser(playwright)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture(scope="session")
+def student_lab(browser_home):
+    """JupyterLab started like the README's students' command, on a scratch course copy."""
+    course = browserkit.course_copy(browser_home / "course")
+    lab = browserkit.Lab(course, "students", home=browser_home / "students")
+    try:
+        yield lab
+    finally:
+        lab.stop()
+
+
+@pytest.fixture
+def page(chromium):
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+# --- driving JupyterLab ---------------------------------------------------------------------
+
+NOTEBOOK = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+
+ALL_RUN_JS = """() => {
+  const panel = document.querySelector('%s');
+  if (!panel) return false;
+  const prompts = [...panel.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
+      .map(e => e.textContent.trim());
+  const indicator = panel.querySelector('.jp-Notebook-ExecutionIndicator')
+      || document.querySelector('.jp-Notebook-ExecutionIndicator');
+  return prompts.length > 0 && prompts.every(t => /^\\[\\d+\\]:$/.test(t))
+      && indicator !== null && indicator.dataset.status === 'idle';
+}""" % NOTEBOOK
+
+IDLE_JS = """() => {
+  const i = document.querySelector('.jp-Notebook-ExecutionIndicator');
+  return i !== null && i.dataset.status === 'idle';
+}"""
+
+# Top-level widget views: outputs holding a widget, not themselves inside a widget.
+WIDGET_ROOTS_JS = """() => [...document.querySelectorAll('%s .jp-OutputArea-output')]
+  .filter(o => !o.parentElement.closest('.jupyter-widgets')
+               && o.querySelector(':scope > .jupyter-widgets'))""" % NOTEBOOK
+
+
+OPENED_JS = """() => {
+  const panel = document.querySelector('%s');
+  if (!panel) return false;
+  const kernel = panel.querySelector("[data-jp-item-name='kernelName']");
+  const indicator = document.querySelector('.jp-Notebook-ExecutionIndicator');
+  return panel.querySelectorAll('.jp-Cell').length > 1 && kernel !== null
+      && /Python/.test(kernel.innerText) && indicator !== null
+      && indicator.dataset.status === 'idle';
+}""" % NOTEBOOK
+
+
+def open_notebook(page, lab, path, workspace):
+    """Open ``path`` in a fresh workspace; wait until its cells are shown and its kernel
+    has started and is idle."""
+    page.goto(lab.page_url(path, workspace=workspace))
+    page.wait_for_function(OPENED_JS, timeout=120_000)
+
+
+def run_all(page):
+    """Run → Run All Cells, then wait until every code cell has run and the kernel is idle."""
+    page.locator(f"{NOTEBOOK} .jp-Cell").first.click()
+    page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+    item = page.locator("#jp-mainmenu-run .lm-Menu-item[data-command='runmenu:run-all']")
+    item.wait_for(state="visible")
+    item.click()
+    page.wait_for_function(ALL_RUN_JS, timeout=RUN_ALL_TIMEOUT * 1000)
+
+
+def page_problems(page):
+    """Error and stderr outputs, and widgets shown as text or not shown, anywhere in the
+    notebook (widget outputs included)."""
+    found = page.evaluate("""(sel) => {
+      const panel = document.querySelector(sel);
+      const out = [];
+      panel.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
+        .forEach(e => out.push('stderr or error output: ' + e.innerText.slice(0, 400)));
+      const text = panel.innerText;
+      for (const bad of ['interactive(children=', 'Error displaying widget',
+                         'Loading widget...', 'VBox(children=', 'HBox(children=']) {
+        if (text.includes(bad)) out.push('widget shown as text: ' + bad);
+      }
+      return out;
+    }""", NOTEBOOK)
+    return found
+
+
+def widget_roots(page):
+    return page.evaluate_handle(WIDGET_ROOTS_JS)
+
+
+def figure_sources(page, roots, index):
+    """The ``src`` of every image in the widget (SVG data addresses), in order."""
+    return page.evaluate("([rs, i]) => [...rs[i].querySelectorAll('img')].map(e => e.src)",
+                         [roots, index])
+
+
+def figure_texts(sources):
+    """Every text element of the SVG figures ``sources``."""
+    texts = []
+    for src in sources:
+        head, _, data = src.partition(",")
+        svg = urllib.parse.unquote(data)
+        texts += [re.sub(r"&(lt|gt|amp|quot|#39);", lambda m: {"lt": "<", "gt": ">", "amp": "&",
+                                                                "quot": '"', "#39": "'"}[m[1]], t)
+                  for t in re.findall(r"<text\b[^>]*>(.*?)</text>", svg, flags=re.S)]
+    return texts
+
+
+def set_control(page, roots, index, label, value):
+    """Set the control labelled ``label`` of widget ``index``: a drop-down picks the option
+    ``value``; a slider gets ``value`` typed into its readout (as a student can)."""
+    box = page.evaluate_handle(
+        """([rs, i, label]) => [...rs[i].querySelectorAll('.widget-inline-hbox')]
+             .find(b => [...b.querySelectorAll(':scope > label.widget-label')]
+                         .some(l => l.textContent === label)) || null""",
+        [roots, index, label]).as_element()
+    assert box is not None, f"widget {index} has no control labelled {label!r}"
+    select = box.query_selector("select")
+    if select is not None:
+        select.select_option(label=value)
+        return
+    readout = box.query_selector(".widget-readout")
+    assert readout is not None, f"control {label!r} is neither a drop-down nor a slider"
+    readout.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type(value)
+    page.keyboard.press("Enter")
+
+
+def control_value(page, roots, index, label):
+    """What the control labelled ``label`` of widget ``index`` shows: the chosen option of a
+    drop-down, the readout of a slider."""
+    return page.evaluate(
+        """([rs, i, label]) => {
+             const box = [...rs[i].querySelectorAll('.widget-inline-hbox')]
+               .find(b => [...b.querySelectorAll(':scope > label.widget-label')]
+                           .some(l => l.textContent === label));
+             const select = box.querySelector('select');
+             if (select) return select.options[select.selectedIndex].text;
+             return box.querySelector('.widget-readout').textContent.replace('−', '-');
+           }""", [roots, index, label])
+
+
+def wait_for_redraw(page, roots, index, before, *, timeout=REDRAW_TIMEOUT):
+    """Wait until widget ``index`` shows figures other than ``before`` and the kernel is
+    idle; return the new sources. Fails when the figure has not changed in time."""
+    try:
+        page.wait_for_function(
+            """([rs, i, before]) => {
+                 const now = [...rs[i].querySelectorAll('img')].map(e => e.src);
+                 return now.length > 0 && JSON.stringify(now) !== JSON.stringify(before);
+               }""", arg=[roots, index, before], timeout=timeout * 1000)
+    except Exception as exc:  # playwright's TimeoutError
+        raise AssertionError(f"widget {index}: its figure did not change within {timeout} s "
+                             f"after a control changed") from exc
+    page.wait_for_function(IDLE_JS, timeout=timeout * 1000)
+    return figure_sources(page, roots, index)
+
+
+def screenshots(page, folder, name):
+    """Screenshots of the whole notebook, one viewport at a time from the top (Playwright
+    waits for the next frame, so each shows the scrolled page)."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    scroller = page.locator(f"{NOTEBOOK} .jp-WindowedPanel-outer").first
+    height, total = scroller.evaluate("e => [e.clientHeight, e.scrollHeight]")
+    shots = []
+    for k, top in enumerate(range(0, max(total, 1), max(height - 40, 200))):
+        scroller.evaluate("(e, top) => { e.scrollTop = top; }", top)
+        path = folder / f"{name}-{k + 1:02d}.jpeg"
+        page.screenshot(path=str(path), type="jpeg", quality=80)
+        shots.append(path)
+    return shots
+
+
+# --- the lessons ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("lesson", [pytest.param(a, marks=pytest.mark.xdist_group(GROUP_OF[a]))
+                                    for a in LESSONS])
+def test_lesson_runs_and_its_widgets_respond(lesson, student_lab, page):
+    path = f"{SOLUTIONS}/{lesson}/{lesson}.ipynb"
+    try:
+        open_notebook(page, student_lab, path, workspace=lesson)
+        start = time.monotonic()
+        run_all(page)
+        seconds = time.monotonic() - start
+        shots = screenshots(page, browserkit.screenshot_dir() / lesson, lesson)
+        print(f"{lesson}: Run All took {seconds:.1f} s; {len(shots)} screenshots in "
+              f"{shots[0].parent}")
+
+        problems = page_problems(page)
+        assert not problems, f"{lesson} after Run All:\n" + "\n".join(problems)
+        every_text = figure_texts(page.evaluate(
+            "(sel) => [...document.querySelectorAll(sel + ' img')].map(e => e.src)", NOTEBOOK))
+        raw = [text for text in every_text if LITERAL_SUBSCRIPT.search(text)]
+        assert not raw, f"{lesson}: figure texts with a literal underscore: {raw}"
+
+        expected = widget_call_count(student_lab.course / "notebooks" / path)
+        roots = widget_roots(page)
+        shown = page.evaluate("rs => rs.length", roots)
+        assert shown == expected, (f"{lesson}: {shown} widgets rendered as controls, but the "
+                                   f"notebook builds {expected}")
+        changes = WIDGET_CHANGES[lesson]
+        assert len(changes) == expected, f"WIDGET_CHANGES lists {len(changes)} for {lesson}"
+
+        for index, change in enumerate(changes):
+            before = figure_sources(page, roots, index)
+            assert before, f"{lesson}, widget {index}: no figure before any change"
+            original = control_value(page, roots, index, change["control"])
+            set_control(page, roots, index, change["control"], change["value"])
+            after = wait_for_redraw(page, roots, index, before)
+            texts = figure_texts(after)
+            joined = "\n".join(texts)
+            for wanted in change["present"]:
+                assert wanted in joined, (
+                    f"{lesson}, widget {index}: after {change['control']} = {change['value']} "
+                    f"the figure does not show {wanted!r}; its texts: {texts}")
+            for stale in change["absent"]:
+                assert stale not in joined, (
+                    f"{lesson}, widget {index}: after {change['control']} = {change['value']} "
+                    f"the figure still shows {stale!r} (stale title or legend); texts: {texts}")
+            # The check can fail: figures are byte-for-byte reproducible, so the control put
+            # back gives back the very same image, and nothing changes without a change.
+            set_control(page, roots, index, change["control"], original)
+            restored = wait_for_redraw(page, roots, index, after)
+            if restored != before:
+                folder = browserkit.screenshot_dir() / lesson
+                for name, sources in (("before", before), ("restored", restored)):
+                    for k, src in enumerate(sources):
+                        (folder / f"widget{index}-{name}-{k}.svg").write_text(
+                            urllib.parse.unquote(src.partition(",")[2]), encoding="utf-8")
+                pytest.fail(f"{lesson}, widget {index}: {change['control']} put back to "
+                            f"{original} drew a different figure (both in {folder})")
+            if lesson == LESSONS[0] and index == 0:
+                with pytest.raises(AssertionError, match="did not change"):
+                    wait_for_redraw(page, roots, index, restored, timeout=2)
+        problems = page_problems(page)
+        assert not problems, f"{lesson} after moving the widgets:\n" + "\n".join(problems)
+    finally:
+        student_lab.shut_down_sessions()
+
+
+def test_widget_calls_are_counted():
+    """The count the lesson test compares with: calls, not definitions or comments."""
+    import tempfile
+    from pathlib import Path
+
+    cells = ["from actlib.widgets import interact, neuron_explorer",
+             "def show(a):\n    pass\n# interact(show) in a comment\n"
+             "interact(show, a=1)\nneuron_explorer(X, y)",
+             "widgets.interact(show, a=2); widgets.training_player(p, runs)"]
+    nb = {"cells": [{"cell_type": "code", "source": c} for c in cells]}
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "n.ipynb"
+        path.write_text(json.dumps(nb))
+        assert widget_call_count(path) == 4
+
+
+# --- the student's view ---------------------------------------------------------------------
+
+INSTRUCTOR_PLUGINS = ("@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
+                      "@jupyter/nbgrader:course-list")
+
+
+def instructor_tools(lab, page):
+    """The instructor tools a JupyterLab page and its server offer (empty for students)."""
+    found = []
+    if lab.get("/formgrader")[0] != 404:
+        found.append("the formgrader server extension answers /formgrader")
+    if lab.get("/formgraders")[0] != 404:
+        found.append("the course-list server extension answers /formgraders")
+    config = json.loads(page.locator("#jupyter-config-data").text_content())
+    disabled = config.get("disabledExtensions", [])
+    found += [f"lab plugin {p} is enabled" for p in INSTRUCTOR_PLUGINS if p not in disabled]
+    page.locator(".lm-MenuBar-item", has_text="Nbgrader").first.click()
+    menu = page.locator(".lm-Menu").last
+    menu.wait_for(state="visible")
+    items = menu.locator(".lm-Menu-itemLabel").all_inner_texts()
+    page.keyboard.press("Escape")
+    found += [f"menu item {t!r}" for t in items if t in ("Formgrader", "Course List")]
+    sidebar = page.locator(".jp-SideBar .lm-TabBar-tab").evaluate_all(
+        "ts => ts.map(t => (t.title || '') + ' ' + (t.getAttribute('data-id') || ''))")
+    found += [f"side panel {t.strip()!r}" for t in sidebar if "create" in t.lower()
+              and "assignment" in t.lower()]
+    return found, items
+
+
+@pytest.mark.xdist_group(STUDENT_GROUP)
+def test_students_see_their_notebook_and_no_instructor_tool(student_lab, page):
+    path = "01-neuron/01-neuron.ipynb"
+    try:
+        open_notebook(page, student_lab, path, workspace="student")
+        text = page.locator(NOTEBOOK).inner_text()
+        assert "# YOUR CODE HERE" in text and "raise NotImplementedError()" in text
+        assert "YOUR ANSWER HERE" in text
+        for hidden in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS",
+                       "Model answer", "x_counter, y_counter = 1.0, -1.0"):
+            assert hidden not in text, f"the student's notebook shows {hidden!r}"
+
+        found, items = instructor_tools(student_lab, page)
+        assert not found, "instructor tools reachable by students: " + "; ".join(found)
+        assert "Assignment List" in items, f"the Nbgrader menu has {items}"
+
+        # Validate, from the notebook's toolbar: nbgrader runs the notebook and reports the
+        # course's message for the first unanswered exercise.
+        page.locator(f"{NOTEBOOK} .jp-Toolbar-item jp-button[aria-label='Validate']").click()
+        dialog = page.locator(".jp-Dialog")
+        dialog.wait_for(state="visible", timeout=180_000)
+        page.wait_for_function(
+            "() => !/Validating/.test(document.querySelector('.jp-Dialog').innerText)",
+            timeout=180_000)
+        report = dialog.inner_text()
+        message = ("step([-1.0, 0.0, 0.5] (shape (3,), dtype float64)) is not implemented yet "
+                   "(it raised NotImplementedError): write your answer in the cell above.")
+        assert message in report, f"Validate did not report the course's message:\n{report}"
+        page.screenshot(path=str(_student_shot("validate.png")))
+    finally:
+        student_lab.shut_down_sessions()
+
+
+def _student_shot(name):
+    folder = browserkit.screenshot_dir() / "students-view"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / name
+
+
+@pytest.mark.xdist_group(STUDENT_GROUP)
+def test_instructors_command_has_the_tools_the_students_lack(browser_home, page):
+    """The instructor-tool check can fail: started the instructors' way, it finds them."""
+    course = browserkit.course_copy(browser_home / "instructor-course")
+    lab = browserkit.Lab(course, "instructors", home=browser_home / "instructors")
+    try:
+        page.goto(lab.page_url("", workspace="instructor"))
+        page.wait_for_selector(".lm-MenuBar-item", timeout=90_000)
+        found, items = instructor_tools(lab, page)
+        assert any("/formgrader" in f for f in found), found
+        assert any("create-assignment" in f for f in found), found
+        assert "Formgrader" in items, items
+    finally:
+        lab.stop()
+
+
+def test_literal_subscripts_are_recognised():
+    """The pattern the lesson test applies to every figure text."""
+    for raw in ("max over the inputs of z_j", "data θ_t", "|∂a_L / ∂a_0|", "x_1"):
+        assert LITERAL_SUBSCRIPT.search(raw), raw
+    for fine in ("leaky_relu: value", "gelu_tanh", "log_softmax", "zₜ", "layer ℓ"):
+        assert not LITERAL_SUBSCRIPT.search(fine), fine
+
+
+def test_without_a_browser_students_skip_and_ci_fails(monkeypatch):
+    """The one-line reason, a skip on a person's machine, a failure under CI=true."""
+    monkeypatch.setattr(browserkit, "chromium_path", lambda: None)
+    reason = browserkit.missing()
+    assert reason and "\n" not in reason and "chromium" in reason.lower()
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="Chromium"):
+        _unavailable(reason)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="cannot run under CI"):
+        _unavailable(reason)
