@@ -226,8 +226,12 @@ def _sandboxed(tmp_path, code):
     run.mkdir()
     work.mkdir()
     (work / "mine.txt").write_text("mine")
+    shared = tmp_path / "shared"          # below /tmp, like a CI job's virtual environment
+    shared.mkdir()
+    (shared / "lib.txt").write_text("library")
     return subprocess.run([sys.executable, "-m", "actlib.grading.sandbox", "--runtime", str(run),
-                           "--processes", "64", "--", sys.executable, "-c", code],
+                           "--processes", "64", "--expose", str(shared), "--",
+                           sys.executable, "-c", code],
                           cwd=work, capture_output=True, text=True, timeout=120)
 
 
@@ -236,14 +240,14 @@ def test_sandbox_hides_the_course_and_the_disk(tmp_path):
     secret.write_text("answers")
     code = f"""
 import os
-print(open('mine.txt').read())
+print(open('mine.txt').read(), open({str(tmp_path / 'shared' / 'lib.txt')!r}).read())
 for path in ({str(secret)!r}, {os.path.abspath('source')!r}, {os.path.abspath('.git')!r}, '/root/.bashrc'):
     print(path, os.path.exists(path))
 """
     result = _sandboxed(tmp_path, code)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0] == "mine", "the work folder's files are copied in"
+    assert lines[0] == "mine library", "the work folder's files are copied in, /tmp paths shown"
     assert all(line.endswith(" False") for line in lines[1:]), result.stdout
 
 

@@ -158,8 +158,23 @@ class GraderSession:
                 return text
         return None
 
+    def _ensure_contexts(self):
+        """Run the context cells not met yet (a student deleted one, or moved it below a test):
+        in passes, so that a cell needing another's names runs after it."""
+        pending = [gid for gid in self.contexts if gid not in self._ran_context]
+        while pending:
+            failed = []
+            for gid in pending:
+                self._ran_context.discard(gid)
+                if self.run_context(gid) is not None:
+                    failed.append(gid)
+            if len(failed) == len(pending):
+                return
+            pending = failed
+
     def run_test(self, grade_id, link):
         """Run a test cell here; return the outputs to record for it (errors fail it)."""
+        self._ensure_contexts()
         source = self.tests[grade_id]
         for name in self._fetched:
             self.namespace.pop(name, None)

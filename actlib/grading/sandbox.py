@@ -163,6 +163,10 @@ def _inside(args, cmd):
     new = os.path.join(args.runtime, "root")
     os.makedirs(new, exist_ok=True)
     _mount("tmpfs", new, "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=0755")
+    # /tmp first: the Python environment or the work folder may live below it
+    os.makedirs(new + "/tmp", exist_ok=True)
+    _mount("tmpfs", new + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV,
+           f"size={args.tmp_mb}m,mode=1777")
     for path in SYSTEM_PATHS:
         if os.path.islink(path):
             os.symlink(os.readlink(path), new + path)
@@ -184,9 +188,6 @@ def _inside(args, cmd):
         os.symlink(target, f"{new}/dev/{name}")
     os.makedirs(new + "/proc")
     _mount("proc", new + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    os.makedirs(new + "/tmp", exist_ok=True)
-    _mount("tmpfs", new + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV,
-           f"size={args.tmp_mb}m,mode=1777")
     work = args.workdir
     os.makedirs(new + work, exist_ok=True)
     _mount("tmpfs", new + work, "tmpfs", MS_NOSUID | MS_NODEV, f"size={args.tmp_mb}m,mode=0755")
