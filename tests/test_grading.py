@@ -26,6 +26,7 @@ import pytest
 from coursetools import (ROOT, assignments, auto_totals, cell_scores, copy_course,
                          marked_lines, nbgrader_meta, notebook_names, output_problems,
                          regenerate)
+from figure_audit import with_audit
 
 pytestmark = pytest.mark.nbgrader
 
@@ -111,7 +112,9 @@ class Graded:
         self.report = self.result.stdout + self.result.stderr
 
     def _build_class(self):
-        submit(self.root, self.assignment, "solution", self.solution)
+        # the solution runs with the figure audit around it (tests/test_notebooks.py reads it)
+        submit(self.root, self.assignment, "solution",
+               {name: with_audit(nb) for name, nb in self.solution.items()})
         submit(self.root, self.assignment, "untouched", self.release)
         for name, nb in self.solution.items():
             for answer, tests in exercise_cells(nb).items():
