@@ -2,9 +2,11 @@
 
 While a submission is graded, its test cells do not run in the student's kernel: the grader runs
 them in its own process (`actlib.grading.runner`). When a check needs the student's answer, the
-grader sends this module a request through the kernel (``handle``), and the answer goes back as
-data (`actlib.grading.wire`) in a display message of its own MIME type, tagged with the request's
-nonce. Requests:
+grader sends this module a request and the answer goes back as data (`actlib.grading.wire`),
+tagged with the request's nonce. Requests travel as messages of a Jupyter comm (``open_channel``
+registers its target; a message costs a few milliseconds, without IPython's cell machinery), or,
+where a comm cannot be opened, as a tiny execute request (``handle``) whose answer is a display
+message of its own MIME type. Requests:
 
 * ``get``     — the value of a name the student defined (a function comes back as a handle);
 * ``call``    — call a handle with the grader's arguments, under the grader's NumPy error
@@ -22,9 +24,10 @@ import numpy as np
 
 from actlib.grading import wire
 
-__all__ = ["MIME", "handle"]
+__all__ = ["MIME", "TARGET", "handle", "open_channel"]
 
 MIME = "application/vnd.actlib.grading+json"
+TARGET = "actlib.grading"
 _objects = {}
 
 
@@ -103,13 +106,54 @@ def _getattr(request):
     return {"value": _encode(value)}
 
 
-_OPS = {"get": _get, "call": _call, "getattr": _getattr}
+def _rollout(request):
+    """Run an optimiser step function ``steps`` times from ``start`` on a surface's gradient,
+    as `actlib.grading.optimcheck.rollout` would, and send back every step's raw result (the
+    grader replays and judges them); stop at the first exception, warning or malformed result."""
+    target = _resolve(wire.Handle(request["target"], "", True, ""))
+    grad = wire.decode(request["grad"])
+    theta = np.array(wire.decode(request["start"]), dtype=np.float64)
+    values = wire.decode(request["values"])
+    keys, hyper = request["keys"], wire.decode(request["hyper"])
+    errstate = request.get("errstate", {})
+    steps = []
+    for _ in range(int(request["steps"])):
+        g = np.asarray(grad(theta), dtype=np.float64)
+        args = (theta.copy(), g.copy()) + tuple(
+            v if isinstance(v, int) else np.array(v, dtype=np.float64) for v in values)
+        entry = {}
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                with np.errstate(**errstate):
+                    result = target(*args, **hyper)
+                entry["value"] = _encode(result)
+            except wire.WireError as exc:
+                entry["raised"] = {"type": "WireError", "module": "actlib.grading.wire",
+                                   "message": str(exc)}
+            except BaseException as exc:  # noqa: BLE001 - reported to the grader, who decides
+                entry["raised"] = _exception(exc)
+        entry["warnings"] = [[w.category.__name__, str(w.message)[:1000]] for w in caught[:20]]
+        steps.append(entry)
+        if "raised" in entry or entry["warnings"]:
+            break
+        try:                                   # continue as the grader's replay will
+            if keys:
+                theta = np.array(result[0], dtype=np.float64)
+                values = [int(v) if k == "t" else np.array(v, dtype=np.float64)
+                          for k, v in zip(keys, result[1:])]
+            else:
+                theta = np.array(result, dtype=np.float64)
+        except Exception:  # noqa: BLE001 - the grader reports the malformed result
+            break
+    return {"steps": steps}
 
 
-def handle(request_text):
-    """Answer one grader request (JSON text) with a display message carrying the reply."""
-    from IPython.display import publish_display_data
+_OPS = {"get": _get, "call": _call, "getattr": _getattr, "rollout": _rollout}
 
+
+def answer(request_text):
+    """The reply (a dict) to one grader request (JSON text)."""
     nonce = None
     try:
         request = json.loads(request_text)
@@ -118,4 +162,23 @@ def handle(request_text):
     except BaseException as exc:  # noqa: BLE001 - the grader is told, never left waiting
         reply = {"failed": _exception(exc)}
     reply["nonce"] = nonce
-    publish_display_data({MIME: reply})
+    return reply
+
+
+def handle(request_text):
+    """Answer one grader request with a display message carrying the reply."""
+    from IPython.display import publish_display_data
+
+    publish_display_data({MIME: answer(request_text)})
+
+
+def open_channel():
+    """Register the comm target through which the grader sends its requests."""
+    import comm
+
+    def on_open(channel, _msg):
+        @channel.on_msg
+        def on_msg(msg):
+            channel.send({"reply": answer(msg["content"]["data"].get("request", "{}"))})
+
+    comm.get_comm_manager().register_target(TARGET, on_open)

@@ -11,6 +11,7 @@ import inspect
 import json
 import secrets
 import time
+import uuid
 import warnings
 from queue import Empty
 
@@ -79,6 +80,8 @@ class KernelLink:
         self.client.start_channels()
         self.dead = None          # why the kernel is gone, once it is
         self.deadline = None      # the current test cell's deadline (time.monotonic())
+        self.comm_id = None       # the comm the requests travel on, once it is open
+        self._comm_tried = False
 
     def close(self):
         try:
@@ -119,21 +122,53 @@ class KernelLink:
             kind, content = msg["msg_type"], msg.get("content", {})
             if kind == "display_data":
                 data = content.get("data", {}).get("application/vnd.actlib.grading+json")
-                if isinstance(data, dict) and data.get("nonce") == nonce:
-                    reply = data
+            elif kind == "comm_msg" and content.get("comm_id") == self.comm_id:
+                data = content.get("data", {}).get("reply")
+            else:
+                data = None
+            if isinstance(data, dict) and data.get("nonce") == nonce:
+                reply = data
             elif kind == "status" and content.get("execution_state") == "idle":
                 return reply, True
+
+    def _send(self, msg_type, content):
+        msg = self.client.session.msg(msg_type, content)
+        self.client.shell_channel.send(msg)
+        return msg["header"]["msg_id"]
+
+    def _open_comm(self):
+        """Open the comm channel to the agent (once); on failure requests use execute."""
+        self._comm_tried = True
+        until = time.monotonic() + 30
+        msg_id = self.client.execute("__import__('actlib.grading.agent', fromlist=['open_channel'])"
+                                     ".open_channel()", silent=True, store_history=False,
+                                     allow_stdin=False, stop_on_error=False)
+        _, idle = self._wait(msg_id, None, until)
+        if not idle:
+            return
+        comm_id = uuid.uuid4().hex
+        msg_id = self._send("comm_open", {"comm_id": comm_id, "target_name": "actlib.grading",
+                                          "data": {}})
+        _, idle = self._wait(msg_id, None, until)
+        if idle:
+            self.comm_id = comm_id
 
     def request(self, op, what, **fields):
         """Send one request; return the reply dict. ``what`` names the call in messages."""
         if self.dead is not None:
             raise KernelGone(self.dead)
+        if not self._comm_tried:
+            self._open_comm()
         nonce = secrets.token_hex(16)
         payload = json.dumps({"op": op, "nonce": nonce, **fields})
-        code = (f"__import__('actlib.grading.agent', fromlist=['handle']).handle({payload!r})")
         until = self.deadline if self.deadline is not None else time.monotonic() + 120
-        msg_id = self.client.execute(code, silent=False, store_history=False,
-                                     allow_stdin=False, stop_on_error=False)
+        if self.comm_id is not None:
+            msg_id = self._send("comm_msg", {"comm_id": self.comm_id,
+                                             "data": {"request": payload}})
+        else:
+            code = f"__import__('actlib.grading.agent', fromlist=['handle']).handle({payload!r})"
+            msg_id = self.client.execute(code, silent=False, store_history=False,
+                                         allow_stdin=False, stop_on_error=False)
         reply, idle = self._wait(msg_id, nonce, until)
         if not idle:
             try:
@@ -211,6 +246,34 @@ class KernelLink:
             elif isinstance(original, np.random.Generator) \
                     and isinstance(new, np.random.Generator):
                 original.bit_generator.state = new.bit_generator.state
+
+    def rollout(self, target, grad, start, values, keys, hyper, steps, errstate, what):
+        """Run an optimiser rollout in the kernel (one request instead of one per step);
+        return a function that replays the student's step results in order, with their
+        warnings and exceptions, for the grader's own rollout loop to judge."""
+        try:
+            payload = {"target": target._handle.id, "grad": wire.encode(grad),
+                       "start": wire.encode(np.asarray(start, dtype=np.float64)),
+                       "values": wire.encode(list(values)), "keys": list(keys),
+                       "hyper": wire.encode(dict(hyper)), "steps": int(steps),
+                       "errstate": dict(errstate)}
+        except wire.WireError:
+            return None
+        reply = self.request("rollout", what, **payload)
+        recorded = list(reply.get("steps", []))
+
+        def replay(*_args, **_kwargs):
+            if not recorded:
+                raise AssertionError(f"{what} could not be run further in the kernel")
+            entry = recorded.pop(0)
+            for category, message in entry.get("warnings", []):
+                warnings.warn(message, _WARNINGS.get(category, UserWarning), stacklevel=2)
+            if "raised" in entry:
+                _raise(entry["raised"], what)
+            return self.value(entry, what)
+
+        replay.__name__ = what
+        return replay
 
     def getattr(self, target, attr, what):
         reply = self.request("getattr", what, target=target._handle.id, attr=attr)

@@ -131,6 +131,13 @@ def _encode_library(obj):
     sympy = sys.modules.get("sympy")
     if sympy is not None and isinstance(obj, (sympy.Basic, sympy.MatrixBase)):
         return {"$y": sympy.srepr(obj)}
+    surfaces = sys.modules.get("actlib.surfaces")
+    owner = getattr(obj, "__self__", None)
+    if surfaces is not None and isinstance(owner, surfaces.Surface) \
+            and getattr(obj, "__name__", "") == "grad" \
+            and getattr(surfaces, type(owner).__name__, None) is type(owner):
+        name, args, kwargs = owner.spec
+        return {"$grad": name, "args": encode(list(args)), "kwargs": encode(dict(kwargs))}
     activations = sys.modules.get("actlib.activations")
     if activations is not None and isinstance(obj, activations.Activation):
         try:
@@ -204,6 +211,13 @@ def decode(data, resolve=None, _depth=0, _budget=None):
         return np.random.Generator(bit_generator)
     if "$y" in data:
         return parse_srepr(str(data["$y"]))
+    if "$grad" in data:
+        from actlib import surfaces
+
+        cls = getattr(surfaces, str(data["$grad"]), None)
+        if not (isinstance(cls, type) and issubclass(cls, surfaces.Surface)):
+            raise WireError(f"unknown surface {data['$grad']!r}")
+        return cls(*again(data["args"]), **again(data["kwargs"])).grad
     if "$act" in data:
         from actlib import activations
 
