@@ -122,7 +122,7 @@ class GradedExecute(Execute):
         except CellTimeoutError as exc:
             # nbclient gave up waiting: either the cell outlived its interrupt, or (on a busy
             # machine) its last output lagged behind its reply. A liveness check tells which.
-            self.log.warning("[actlib] cell %d: %s", index, str(exc).splitlines()[0])
+            self.log.warning("cell %d: %s", index, str(exc).splitlines()[0])
             if not self._after_timeout(index):
                 cell.outputs.append(nbformat.v4.new_output(
                     "error", ename="CellTimeoutError",
