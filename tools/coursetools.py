@@ -3,7 +3,6 @@
 Everything here drives the real nbgrader command line in a subprocess, so what the tools
 and the tests exercise is exactly what an instructor runs.
 """
-import json
 import os
 import shutil
 import subprocess
@@ -11,6 +10,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from actlib.grading import batch  # noqa: E402
+
 NBGRADER = [sys.executable, "-m", "nbgrader"]
 COURSE_FILES = ("nbgrader_config.py",)
 COURSE_DIRS = ("source", "notebooks", "solutions")
@@ -23,9 +25,8 @@ def assignments(root=ROOT):
 
 
 def notebook_names(assignment, root=ROOT):
-    """Names (without .ipynb) of the notebooks of an assignment."""
-    folder = Path(root) / "source" / assignment
-    return sorted(p.stem for p in folder.glob("*.ipynb"))
+    """Names (without .ipynb) of the notebooks of an assignment (`actlib.grading.batch`'s)."""
+    return batch.notebook_names(assignment, root)
 
 
 def nbgrader(*args, root=ROOT, timeout=1800):
@@ -63,15 +64,6 @@ def copy_course(dst):
         if (ROOT / name).exists():
             shutil.copytree(ROOT / name, dst / name, ignore=ignore)
     return dst
-
-
-def read_json(path):
-    """Load a notebook as plain JSON; raise ValueError naming the file when it is malformed."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return json.load(fh)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path} is not a readable notebook: {exc}") from None
 
 
 def nbgrader_meta(cell):

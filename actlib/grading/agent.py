@@ -64,28 +64,38 @@ def _get(request):
     return {"value": _encode(namespace[name])}
 
 
-def _call(request):
-    target = _resolve(wire.Handle(request["target"], "", True, ""))
-    args = wire.decode(request["args"], resolve=_resolve)
-    kwargs = wire.decode(request["kwargs"], resolve=_resolve)
-    errstate = {k: v for k, v in request.get("errstate", {}).items()
-                if k in ("over", "under", "divide", "invalid")
-                and v in ("ignore", "warn", "raise", "call", "print", "log")}
-    reply = {}
+_ERRSTATE_KEYS = ("over", "under", "divide", "invalid")
+_ERRSTATE_MODES = ("ignore", "warn", "raise", "call", "print", "log")
+
+
+def _invoke(target, args, kwargs, errstate):
+    """Call ``target`` under the grader's NumPy error state, recording its warnings.
+
+    Returns ``(result, entry)``: ``entry`` holds the encoded ``value`` or what was ``raised``
+    (an exception, or an answer that cannot cross), and the ``warnings``."""
+    errstate = {k: v for k, v in (errstate or {}).items()
+                if k in _ERRSTATE_KEYS and v in _ERRSTATE_MODES}
+    entry, result = {}, None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             with np.errstate(**errstate):
                 result = target(*args, **kwargs)
+            entry["value"] = _encode(result)
+        except wire.WireError as exc:
+            entry["raised"] = {"type": "WireError", "module": "actlib.grading.wire",
+                               "message": str(exc)}
         except BaseException as exc:  # noqa: BLE001 - reported to the grader, who decides
-            reply["raised"] = _exception(exc)
-        else:
-            try:
-                reply["value"] = _encode(result)
-            except wire.WireError as exc:
-                reply["raised"] = {"type": "WireError", "module": "actlib.grading.wire",
-                                   "message": str(exc)}
-    reply["warnings"] = [[w.category.__name__, str(w.message)[:1000]] for w in caught[:20]]
+            entry["raised"] = _exception(exc)
+    entry["warnings"] = [[w.category.__name__, str(w.message)[:1000]] for w in caught[:20]]
+    return result, entry
+
+
+def _call(request):
+    target = _resolve(wire.Handle(request["target"], "", True, ""))
+    args = wire.decode(request["args"], resolve=_resolve)
+    kwargs = wire.decode(request["kwargs"], resolve=_resolve)
+    _, reply = _invoke(target, args, kwargs, request.get("errstate"))
     after = []
     for key, value in [*enumerate(args), *kwargs.items()]:
         if isinstance(value, (np.ndarray, np.random.Generator)):
@@ -115,25 +125,12 @@ def _rollout(request):
     theta = np.array(wire.decode(request["start"]), dtype=np.float64)
     values = wire.decode(request["values"])
     keys, hyper = request["keys"], wire.decode(request["hyper"])
-    errstate = request.get("errstate", {})
     steps = []
     for _ in range(int(request["steps"])):
         g = np.asarray(grad(theta), dtype=np.float64)
         args = (theta.copy(), g.copy()) + tuple(
             v if isinstance(v, int) else np.array(v, dtype=np.float64) for v in values)
-        entry = {}
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                with np.errstate(**errstate):
-                    result = target(*args, **hyper)
-                entry["value"] = _encode(result)
-            except wire.WireError as exc:
-                entry["raised"] = {"type": "WireError", "module": "actlib.grading.wire",
-                                   "message": str(exc)}
-            except BaseException as exc:  # noqa: BLE001 - reported to the grader, who decides
-                entry["raised"] = _exception(exc)
-        entry["warnings"] = [[w.category.__name__, str(w.message)[:1000]] for w in caught[:20]]
+        result, entry = _invoke(target, args, hyper, request.get("errstate"))
         steps.append(entry)
         if "raised" in entry or entry["warnings"]:
             break
