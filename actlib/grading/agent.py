@@ -12,7 +12,14 @@ message of its own MIME type. Requests:
 * ``call``    — call a handle with the grader's arguments, under the grader's NumPy error
   state, recording warnings; the reply holds the result, the warnings, any exception (type and
   message) and the arguments after the call (so in-place changes are seen);
-* ``getattr`` — an attribute of a handle.
+* ``getattr`` — an attribute of a handle;
+* ``rollout`` — an optimiser step function run for many steps (see `_rollout`);
+* ``ban_on`` / ``ban_off`` — make the course functions an exercise may not use unavailable
+  while its answer cell runs, and say afterwards which were called (`actlib.grading.bans`).
+
+``call``, ``getattr`` and ``rollout`` may carry a ``ban``: the student's code then runs with
+those course functions unavailable (`actlib.grading.bans.refusing`), and the reply lists every
+refused call under ``refused``, even when the student's code caught the exception.
 
 Nothing here decides a grade; a student who changes this module can only change the data the
 grader receives, which the grader checks as it would any answer.
@@ -22,7 +29,7 @@ import warnings
 
 import numpy as np
 
-from actlib.grading import wire
+from actlib.grading import bans, wire
 
 __all__ = ["MIME", "TARGET", "handle", "open_channel"]
 
@@ -68,18 +75,21 @@ _ERRSTATE_KEYS = ("over", "under", "divide", "invalid")
 _ERRSTATE_MODES = ("ignore", "warn", "raise", "call", "print", "log")
 
 
-def _invoke(target, args, kwargs, errstate):
-    """Call ``target`` under the grader's NumPy error state, recording its warnings.
+def _invoke(target, args, kwargs, errstate, ban=None):
+    """Call ``target`` under the grader's NumPy error state, recording its warnings, with the
+    course functions of ``ban`` unavailable.
 
     Returns ``(result, entry)``: ``entry`` holds the encoded ``value`` or what was ``raised``
-    (an exception, or an answer that cannot cross), and the ``warnings``."""
+    (an exception, or an answer that cannot cross), the ``warnings``, and the ``refused``
+    calls to banned course functions."""
     errstate = {k: v for k, v in (errstate or {}).items()
                 if k in _ERRSTATE_KEYS and v in _ERRSTATE_MODES}
     entry, result = {}, None
+    guard = bans.refusing(ban)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            with np.errstate(**errstate):
+            with np.errstate(**errstate), guard:
                 result = target(*args, **kwargs)
             entry["value"] = _encode(result)
         except wire.WireError as exc:
@@ -88,6 +98,8 @@ def _invoke(target, args, kwargs, errstate):
         except BaseException as exc:  # noqa: BLE001 - reported to the grader, who decides
             entry["raised"] = _exception(exc)
     entry["warnings"] = [[w.category.__name__, str(w.message)[:1000]] for w in caught[:20]]
+    if ban and guard.hits:
+        entry["refused"] = guard.hits[:5]
     return result, entry
 
 
@@ -95,7 +107,7 @@ def _call(request):
     target = _resolve(wire.Handle(request["target"], "", True, ""))
     args = wire.decode(request["args"], resolve=_resolve)
     kwargs = wire.decode(request["kwargs"], resolve=_resolve)
-    _, reply = _invoke(target, args, kwargs, request.get("errstate"))
+    _, reply = _invoke(target, args, kwargs, request.get("errstate"), request.get("ban"))
     after = []
     for key, value in [*enumerate(args), *kwargs.items()]:
         if isinstance(value, (np.ndarray, np.random.Generator)):
@@ -109,11 +121,16 @@ def _call(request):
 
 def _getattr(request):
     target = _resolve(wire.Handle(request["target"], "", False, ""))
+    guard = bans.refusing(request.get("ban"))
     try:
-        value = getattr(target, str(request["attr"]))
+        with guard:
+            value = getattr(target, str(request["attr"]))
+            reply = {"value": _encode(value)}
     except BaseException as exc:  # noqa: BLE001
-        return {"raised": _exception(exc)}
-    return {"value": _encode(value)}
+        reply = {"raised": _exception(exc)}
+    if guard.hits:
+        reply["refused"] = guard.hits[:5]
+    return reply
 
 
 def _rollout(request):
@@ -130,9 +147,10 @@ def _rollout(request):
         g = np.asarray(grad(theta), dtype=np.float64)
         args = (theta.copy(), g.copy()) + tuple(
             v if isinstance(v, int) else np.array(v, dtype=np.float64) for v in values)
-        result, entry = _invoke(target, args, hyper, request.get("errstate"))
+        result, entry = _invoke(target, args, hyper, request.get("errstate"),
+                                request.get("ban"))
         steps.append(entry)
-        if "raised" in entry or entry["warnings"]:
+        if "raised" in entry or entry["warnings"] or "refused" in entry:
             break
         try:                                   # continue as the grader's replay will
             if keys:
@@ -146,7 +164,30 @@ def _rollout(request):
     return {"steps": steps}
 
 
-_OPS = {"get": _get, "call": _call, "getattr": _getattr, "rollout": _rollout}
+_answer_ban = []      # the ban held while an answer cell runs (ban_on ... ban_off)
+
+
+def _ban_on(request):
+    """Make the course functions of ``request["ban"]`` unavailable until ``ban_off``."""
+    _ban_off({})
+    guard = bans.refusing(request.get("ban"))
+    guard.__enter__()
+    _answer_ban.append(guard)
+    return {}
+
+
+def _ban_off(_request):
+    """Lift the answer cell's ban; reply with the refused calls made while it held."""
+    hits = []
+    while _answer_ban:
+        guard = _answer_ban.pop()
+        guard.__exit__(None, None, None)
+        hits.extend(guard.hits)
+    return {"refused": hits[:5]}
+
+
+_OPS = {"get": _get, "call": _call, "getattr": _getattr, "rollout": _rollout,
+        "ban_on": _ban_on, "ban_off": _ban_off}
 
 
 def answer(request_text):

@@ -117,6 +117,9 @@ class GradedExecute(Execute):
             cell.outputs = [_note(f"Not run: {self._gone}.")]
             return cell, resources
         self._output_sizes[index] = 0
+        ban = self._session.ban(grade_id) if grade_id and is_solution(cell) else None
+        if ban is not None:
+            self._hold_ban(ban)
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
         except CellTimeoutError as exc:
@@ -138,6 +141,9 @@ class GradedExecute(Execute):
                     traceback=["DeadKernelError: the kernel died in this cell"]))
                 return cell, resources
             raise
+        finally:
+            if ban is not None:
+                self._lift_ban(ban)
         if any(o.get("output_type") == "error" and o.get("ename") == "CellTimeoutError"
                for o in cell.outputs):
             self._after_timeout(index)
@@ -157,6 +163,36 @@ class GradedExecute(Execute):
         if link.dead is not None:
             self._mark_gone(link.dead)
         return cell
+
+    def _hold_ban(self, ban):
+        """Make the course functions the exercise may not use unavailable in the kernel."""
+        link = self._kernel_link()
+        if link is None:
+            return
+        link.deadline = time.monotonic() + 30
+        try:
+            link.ban_answer(ban, "your answer cell")
+        except (KernelGone, AssertionError) as exc:
+            self.log.warning("[actlib] could not hold exercise %s's ban: %s", ban.exercise, exc)
+        finally:
+            link.deadline = None
+
+    def _lift_ban(self, ban):
+        """Lift the ban; a banned call made by the answer cell fails the exercise's tests."""
+        link = self._link
+        if link is None or self._gone is not None or link.dead is not None:
+            return
+        link.deadline = time.monotonic() + 30
+        try:
+            refused = link.lift_ban()
+        except (KernelGone, AssertionError) as exc:
+            self.log.warning("[actlib] could not lift exercise %s's ban: %s", ban.exercise, exc)
+            return
+        finally:
+            link.deadline = None
+        if refused:
+            self._session.refused[ban] = (f"{refused[0]}. Write it yourself: the exercise's "
+                                          f"text says which course functions it may use.")
 
     def _kernel_alive(self):
         try:

@@ -81,6 +81,7 @@ class KernelLink:
         self.dead = None          # why the kernel is gone, once it is
         self.deadline = None      # the current test cell's deadline (time.monotonic())
         self.comm_id = None       # the comm the requests travel on, once it is open
+        self.ban = None           # the current exercise's ban (actlib.grading.bans.Ban)
         self._comm_tried = False
 
     def close(self):
@@ -190,6 +191,27 @@ class KernelLink:
                                  f"{info.get('message')}")
         return reply
 
+    def _ban_fields(self, what):
+        """The ``ban`` field of a request running the student's code ``what``."""
+        return {"ban": self.ban.request(f"`{what}`")} if self.ban is not None else {}
+
+    @staticmethod
+    def _refused(reply):
+        """Fail the check when the student's code called a course function it may not use."""
+        refused = reply.get("refused")
+        if refused:
+            raise AssertionError(f"{refused[0]}. Write it yourself: the exercise's text says "
+                                 f"which course functions it may use.")
+
+    def ban_answer(self, ban, what):
+        """Hold ``ban`` in the kernel while the answer cell ``what`` runs (until
+        `lift_ban`)."""
+        self.request("ban_on", "the exercise's rules", ban=ban.request(what))
+
+    def lift_ban(self):
+        """Lift the answer cell's ban; the messages of the refused calls made meanwhile."""
+        return list(self.request("ban_off", "the exercise's rules").get("refused", []))
+
     def _proxy(self, handle):
         return RemoteFunction(self, handle) if handle.callable else RemoteObject(self, handle)
 
@@ -222,7 +244,9 @@ class KernelLink:
         except wire.WireError as exc:
             raise TypeError(f"cannot send the arguments to {what}: {exc}") from None
         reply = self.request("call", what, target=target._handle.id, args=payload_args,
-                             kwargs=payload_kwargs, errstate=dict(np.geterr()))
+                             kwargs=payload_kwargs, errstate=dict(np.geterr()),
+                             **self._ban_fields(what))
+        self._refused(reply)
         self._copy_back(reply.get("args_after", []), args, kwargs)
         for category, message in reply.get("warnings", []):
             warnings.warn(message, _WARNINGS.get(category, UserWarning), stacklevel=3)
@@ -259,8 +283,10 @@ class KernelLink:
                        "errstate": dict(errstate)}
         except wire.WireError:
             return None
-        reply = self.request("rollout", what, **payload)
+        reply = self.request("rollout", what, **payload, **self._ban_fields(what))
         recorded = list(reply.get("steps", []))
+        for entry in recorded:
+            self._refused(entry)
 
         def replay(*_args, **_kwargs):
             if not recorded:
@@ -276,7 +302,9 @@ class KernelLink:
         return replay
 
     def getattr(self, target, attr, what):
-        reply = self.request("getattr", what, target=target._handle.id, attr=attr)
+        reply = self.request("getattr", what, target=target._handle.id, attr=attr,
+                             **self._ban_fields(what))
+        self._refused(reply)
         if "raised" in reply:
             _raise(reply["raised"], what)
         return self.value(reply, what)

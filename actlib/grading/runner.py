@@ -26,6 +26,7 @@ import warnings
 
 import nbformat
 
+from actlib.grading import bans
 from actlib.grading.remote import KernelGone
 
 __all__ = ["bound_names", "free_names", "GraderSession", "CONTEXT_PREFIX"]
@@ -108,11 +109,13 @@ def _stream(name, text):
 class GraderSession:
     """The grader's namespace for one notebook and the cells it knows from the gradebook."""
 
-    def __init__(self, contexts, tests, timeout=120.0, log=None):
+    def __init__(self, contexts, tests, timeout=120.0, log=None, assignment=None):
         self.contexts = dict(contexts)       # grade id -> source of context cells
         self.tests = dict(tests)             # grade id -> source of autograded test cells
         self.timeout = timeout
         self.log = log
+        self.assignment = assignment         # whose exercise bans apply (actlib.grading.bans)
+        self.refused = {}                    # Ban -> message: a banned call in its answer cell
         self.namespace = {"__name__": "__grader__", "__builtins__": builtins}
         self._fetched = set()
         self._ran_context = set()
@@ -133,13 +136,17 @@ class GraderSession:
                     tests[cell.name] = cell.source
                 elif cell.locked and cell.name.startswith(CONTEXT_PREFIX):
                     contexts[cell.name] = cell.source
-        return cls(contexts, tests, timeout=timeout, log=log)
+        return cls(contexts, tests, timeout=timeout, log=log, assignment=assignment)
 
     def is_test(self, grade_id):
         return grade_id in self.tests
 
     def is_context(self, grade_id):
         return grade_id in self.contexts
+
+    def ban(self, grade_id):
+        """The ban of the exercise the cell ``grade_id`` belongs to (or None)."""
+        return bans.ban_for(self.assignment, grade_id) if self.assignment else None
 
     def run_context(self, grade_id):
         """Run a context cell's (gradebook) source here, once; return an error text or None."""
@@ -181,8 +188,12 @@ class GraderSession:
         self._fetched = set()
         if link is None:
             return [_error("KernelGone", "not checked: the kernel is not running")]
+        ban = self.ban(grade_id)
+        if ban is not None and ban in self.refused:
+            return [_error("AssertionError", self.refused[ban])]
         start = time.monotonic()
         link.deadline = start + self.timeout
+        link.ban = ban
         stdout, stderr = io.StringIO(), io.StringIO()
         outputs = []
         try:
@@ -209,6 +220,7 @@ class GraderSession:
                 self.log.debug("test %s: %s", grade_id, traceback.format_exc())
         finally:
             link.deadline = None
+            link.ban = None
         text = stdout.getvalue()
         if text:
             outputs.insert(0, _stream("stdout", text))

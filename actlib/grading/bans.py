@@ -1,0 +1,302 @@
+"""What each exercise may not call: the course's own implementation of what it asks for.
+
+Each lesson imports the course's reference implementations (``activations``, ``init``,
+``optim``, ...) so that the lesson can teach with them — which puts the answer to many
+exercises one call away. While an exercise's checks run the student's code, and while the
+exercise's answer cell runs, the course's implementations of what that exercise asks the
+student to write are unavailable: a call to one fails the exercise with a message that names
+the exercise and the call, e.g. "Exercise 2.4 asks you to write the sigmoid:
+`activations.sigmoid` is not available inside `sigmoid_stable`". What an exercise allows is
+stated in its text (a test checks that the text names every ban).
+
+How it works, in the student's kernel (`refusing`): every Python function behind a banned
+name gets, for the duration, a stub code object that records the call and raises
+`ReferenceUnavailable`. The function object itself is kept, so every way of reaching it is
+covered — the module attribute, the registry's ``get``, an alias taken earlier
+(``s = activations.sigmoid``), the object's own methods (``.grad``, ``.step``), a copy of the
+object, and the library's other functions that compute the same thing with it (e.g.
+``softplus.grad`` is the sigmoid's kernel). The call is recorded even when the student's code
+swallows the exception, and the grader fails the check on any recorded call. A stub that was
+put back or a name that was rebound (e.g. by reloading the module) while the ban held is
+reported the same way.
+
+What this does not stop: a student who copies the library's source text into the answer (or
+execs it) has written the answer out by hand; that is copying, for a plagiarism review, not a
+call the runtime can refuse.
+
+`BANS` is the course's table, read in the grader's process (the student's copy of this module
+is never consulted for what is banned): ``{assignment: {answer grade id: Ban}}``.
+"""
+import importlib
+import types
+from dataclasses import dataclass
+
+__all__ = ["Ban", "BANS", "ReferenceUnavailable", "ban_for", "refusing", "resolve",
+           "functions_behind"]
+
+
+@dataclass(frozen=True)
+class Ban:
+    """Exercise ``exercise`` asks the student to write ``asks``; ``unavailable`` are the
+    course's names (as the lesson writes them) that may not be called meanwhile."""
+
+    exercise: str
+    asks: str
+    unavailable: tuple
+
+    def request(self, inside):
+        """The ban as data for the kernel (``inside`` names the student's code checked)."""
+        return {"exercise": self.exercise, "asks": self.asks,
+                "names": list(self.unavailable), "inside": inside}
+
+
+def _ban(exercise, asks, *names):
+    return Ban(exercise, asks, tuple(names))
+
+
+BANS = {
+    "01-neuron": {
+        "neuron": _ban("1.1", "the neuron", "nrn.neuron", "nrn.two_layer"),
+        "step": _ban("1.2", "the unipolar step", "activations.heaviside",
+                     "activations.bipolar_step"),
+        "collapse": _ban("1.3", "the collapse of two linear layers", "nrn.collapse_linear"),
+    },
+    "02-sigmoid-tanh": {
+        "sigmoid_naive": _ban("2.1", "the sigmoid", "activations.sigmoid"),
+        "sigmoid_grad": _ban("2.2", "the sigmoid's derivative", "activations.sigmoid.grad"),
+        "sigmoid_stable": _ban("2.4", "the sigmoid", "activations.sigmoid"),
+        "tanh_from_sigmoid": _ban("2.5", "tanh", "activations.tanh"),
+    },
+    "03-relu-family": {
+        "relu": _ban("3.1", "ReLU", "activations.relu", "activations.leaky_relu",
+                     "activations.prelu", "activations.elu"),
+        "relu_grad": _ban("3.2", "ReLU's derivative", "activations.relu.grad",
+                          "activations.leaky_relu.grad", "activations.prelu.grad",
+                          "activations.heaviside"),
+        "dead_fraction": _ban("3.3", "the dead-unit count", "nn.dead_unit_fraction",
+                              "nn.dead_unit_mask"),
+        "leaky_relu": _ban("3.4", "leaky ReLU", "activations.leaky_relu", "activations.prelu"),
+        "prelu_alpha_grad": _ban("3.5", "PReLU's gradient in alpha",
+                                 "activations.prelu_grad_alpha"),
+        "elu": _ban("3.6", "ELU", "activations.elu"),
+    },
+    "04-smooth-activations": {
+        "softplus_stable": _ban("4.1", "softplus", "A.softplus"),
+        "softplus_grad": _ban("4.2", "softplus' derivative", "A.softplus.grad", "A.sigmoid"),
+        "gelu_exact": _ban("4.4", "the exact GELU", "A.gelu"),
+        "swish": _ban("4.5", "Swish", "A.swish", "A.silu", "A.sigmoid"),
+    },
+    "05-softmax": {
+        "softmax_stable": _ban("5.1", "softmax", "A.softmax", "A.log_softmax"),
+        "log_softmax": _ban("5.2", "log-softmax", "A.log_softmax"),
+        "softmax_jacobian": _ban("5.3", "the softmax Jacobian", "A.softmax.grad"),
+    },
+    "06-symbolic": {
+        "quotient_rule": _ban("6.1", "the quotient rule", "sym.quotient_rule_steps",
+                              "sym.sigmoid_derivative_steps"),
+        "softmax_jacobian_formula": _ban("6.4", "the softmax Jacobian", "sym.softmax_jacobian"),
+        "logistic_quarter": _ban("6.5", "the logistic curve through y(0) = 1/4",
+                                 "sym.logistic_ode_solution"),
+    },
+    "07-initialisation": {
+        "dense_forward": _ban("7.2", "a dense layer's forward pass", "nn.Dense"),
+        "dense_backward": _ban("7.3", "a dense layer's backward pass", "nn.Dense"),
+        "xavier_uniform_init": _ban("7.5", "Xavier's uniform initialiser",
+                                    "init.xavier_uniform"),
+        "he_normal_init": _ban("7.6", "He's normal initialiser", "init.he_normal"),
+        "standardise": _ban("7.7", "standardisation", "data.standardise"),
+        "batchnorm_forward": _ban("7.8", "batch normalisation", "nn.BatchNorm"),
+    },
+    "08-gradient-descent": {
+        "ewma": _ban("8.1", "the moving average", "optim.ewma"),
+        "momentum_step": _ban("8.2", "a momentum step", "optim.SGD"),
+        "nesterov_step": _ban("8.4", "a Nesterov step", "optim.SGD"),
+        "heavy_ball": _ban("8.5", "the heavy-ball constants", "optim.heavy_ball_optimal",
+                           "optim.gd_optimal"),
+    },
+    "09-adaptive-optimisers": {
+        "adagrad_step": _ban("9.1", "an Adagrad step", "optim.Adagrad"),
+        "rmsprop_step": _ban("9.3", "an RMSprop step", "optim.RMSprop"),
+        "adam_step": _ban("9.4", "an Adam step", "optim.Adam"),
+    },
+}
+
+
+def ban_for(assignment, grade_id):
+    """The ban of the exercise a cell belongs to: its answer cell (``grade_id``) or one of its
+    test cells (``test_<answer>_visible`` / ``test_<answer>_hidden``); None when there is none."""
+    table = BANS.get(assignment, {})
+    if grade_id in table:
+        return table[grade_id]
+    for suffix in ("_visible", "_hidden"):
+        if grade_id.startswith("test_") and grade_id.endswith(suffix):
+            return table.get(grade_id[len("test_"):-len(suffix)])
+    return None
+
+
+# ------------------------------------------------------------------------------ kernel side
+
+# How the lessons name the course's modules (``from actlib import activations as A`` ...).
+MODULES = {"A": "actlib.activations", "activations": "actlib.activations",
+           "nrn": "actlib.neuron", "neuron": "actlib.neuron",
+           "sym": "actlib.symbolic", "symbolic": "actlib.symbolic",
+           "init": "actlib.init", "nn": "actlib.nn", "data": "actlib.data",
+           "optim": "actlib.optim", "surfaces": "actlib.surfaces"}
+
+# Helpers every activation goes through: never banned (they compute nothing of their own).
+_SHARED = {"_two_prod", "_two_sum", "_split", "_as_input", "_finish", "_elementwise", "_check_param", "_native32", "_whole",
+           "_check_axis", "_bind", "_evaluate", "_number", "_check_lists", "_positive_int",
+           "_batch", "_resolve_activation", "_resolve_init", "_scale", "as_generator", "fans",
+           "_same_shape", "_count", "_noise"}
+
+
+class ReferenceUnavailable(Exception):
+    """Raised by a course function the exercise being checked may not use."""
+
+
+def resolve(name):
+    """The course object a ban's name stands for (``"activations.sigmoid.grad"`` ...)."""
+    head, *rest = name.split(".")
+    if head not in MODULES:
+        raise ValueError(f"ban name {name!r} must start with one of {sorted(MODULES)}")
+    obj = importlib.import_module(MODULES[head])
+    for attr in rest:
+        obj = getattr(obj, attr)
+    return obj
+
+
+def _reached(fn, seen):
+    """``fn`` and the module's private functions it reaches by name or closure."""
+    if not isinstance(fn, types.FunctionType) or fn in seen or fn.__name__ in _SHARED \
+            or not str(getattr(fn, "__module__", "")).startswith("actlib."):
+        return
+    seen.append(fn)
+    codes = [fn.__code__]
+    while codes:
+        code = codes.pop()
+        codes.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
+        for name in code.co_names:
+            target = fn.__globals__.get(name)
+            if isinstance(target, types.FunctionType) and name.startswith("_"):
+                _reached(target, seen)
+    for cell in fn.__closure__ or ():
+        try:
+            _reached(cell.cell_contents, seen)
+        except ValueError:       # an empty cell
+            pass
+
+
+def functions_behind(obj):
+    """The Python functions that compute what ``obj`` computes (see the module's text)."""
+    from actlib.activations import Activation
+
+    seen = []
+    if isinstance(obj, Activation):
+        _reached(obj._value, seen)
+    elif isinstance(obj, types.MethodType) and isinstance(obj.__self__, Activation) \
+            and obj.__func__ is Activation.grad:
+        _reached(obj.__self__._grad, seen)
+    elif isinstance(obj, type):
+        for member in vars(obj).values():
+            member = getattr(member, "__func__", member)
+            if isinstance(member, property):
+                for part in (member.fget, member.fset):
+                    _reached(part, seen)
+            else:
+                _reached(member, seen)
+    elif isinstance(obj, types.MethodType):
+        _reached(obj.__func__, seen)
+    else:
+        _reached(obj, seen)
+    return seen
+
+
+_STUBS = {}      # (number of free variables, key) -> stub code
+_hits = []       # messages of the refused calls of the current ban
+_messages = {}   # id(stub code) -> message
+
+
+def _stub_code(nfree, key):
+    """A code object with ``nfree`` free variables that reports ``key`` and raises."""
+    if (nfree, key) not in _STUBS:
+        _STUBS[nfree, key] = _make_stub(nfree, key)
+    return _STUBS[nfree, key]
+
+
+def _make_stub(nfree, key):
+    cells = [f"_c{i}" for i in range(nfree)]
+    lines = ["def _outer():"] + [f"    {c} = None" for c in cells]
+    lines += ["    def _unavailable(*args, **kwargs):"]
+    if cells:
+        lines += ["        " + ", ".join(cells)]
+    lines += [f"        raise __import__('actlib.grading.bans', fromlist=['_refuse'])"
+              f"._refuse({key!r})",
+              "    return _unavailable"]
+    namespace = {}
+    exec("\n".join(lines), namespace)          # noqa: S102 - our own fixed text
+    return namespace["_outer"]().__code__
+
+
+def _refuse(key):
+    message = _messages.get(key, "a course function the exercise may not use was called")
+    if message not in _hits:
+        _hits.append(message)
+    return ReferenceUnavailable(message)
+
+
+class refusing:
+    """Context manager: while it holds, the names of ``ban`` (a `Ban.request` dict) cannot
+    be called; ``.hits`` lists the messages of the calls made (and of any tampering)."""
+
+    def __init__(self, ban):
+        self.ban = ban or None
+        self.hits = []
+        self._swapped = []
+        self._bound = []
+
+    def __enter__(self):
+        if not self.ban:
+            return self
+        del _hits[:]
+        exercise, asks = self.ban.get("exercise", "?"), self.ban.get("asks", "this")
+        inside = self.ban.get("inside") or "your answer"
+        for name in self.ban.get("names", []):
+            try:
+                obj = resolve(name)
+            except (ValueError, ImportError, AttributeError):
+                continue
+            self._bound.append((name, obj))
+            message = (f"Exercise {exercise} asks you to write {asks}: `{name}` is not "
+                       f"available inside {inside}")
+            for fn in functions_behind(obj):
+                if any(fn is done for done, _, _ in self._swapped):
+                    continue
+                key = f"{name}:{fn.__module__}.{fn.__qualname__}"
+                stub = _stub_code(len(fn.__code__.co_freevars), key)
+                _messages[key] = message
+                self._swapped.append((fn, fn.__code__, stub))
+                fn.__code__ = stub
+        return self
+
+    def __exit__(self, *exc):
+        if not self.ban:
+            return False
+        exercise = self.ban.get("exercise", "?")
+        for fn, original, stub in reversed(self._swapped):
+            if fn.__code__ is not stub:
+                self.hits.append(f"the course's `{fn.__module__}.{fn.__qualname__}` was "
+                                 f"changed while Exercise {exercise} was being checked")
+            fn.__code__ = original
+        for name, obj in self._bound:
+            try:
+                now = resolve(name)
+            except Exception:  # noqa: BLE001 - a removed name is a change too
+                now = None
+            if now is not obj and not (isinstance(obj, types.MethodType)
+                                       and getattr(now, "__func__", None) is obj.__func__
+                                       and getattr(now, "__self__", None) is obj.__self__):
+                self.hits.append(f"`{name}` was replaced while Exercise {exercise} was being "
+                                 f"checked")
+        self.hits = list(_hits) + self.hits
+        del _hits[:]
+        return False

@@ -1,0 +1,126 @@
+"""Answers that call the course's own implementation of what an exercise asks for.
+
+``SHORTCUTS[assignment][answer grade id]`` is the body a student who takes the shortcut would
+write between the solution markers: a call into the reference library (through the lesson's
+own import, the registry's ``get``, an alias or the object's methods). Each gives the right
+numbers — the checks alone would give it full marks — and each must score zero on its exercise
+because the call is unavailable while the exercise is checked (`actlib.grading.bans`);
+``tests/test_grading.py`` submits each in the lesson's graded class, in place of the solution's
+answer, and checks that it loses exactly that exercise's points.
+
+Every exercise with a ban in `actlib.grading.bans.BANS` has a shortcut here
+(``tests/test_bans.py`` checks both ways).
+"""
+
+SHORTCUTS = {
+    "01-neuron": {
+        "neuron": "return nrn.neuron(x, w, b, g)",
+        "step": "return activations.get('heaviside')(z, threshold=threshold)",
+        "collapse": "return nrn.collapse_linear(W1, b1, W2, b2)",
+    },
+    "02-sigmoid-tanh": {
+        "sigmoid_naive": "return activations.sigmoid(np.asarray(z, dtype=float))",
+        "sigmoid_grad": "return activations.get('sigmoid').grad(z)",
+        "sigmoid_stable": "return activations.softplus.grad(z)",
+        "tanh_from_sigmoid": "return activations.tanh(z)",
+    },
+    "03-relu-family": {
+        "relu": "return activations.leaky_relu(z, alpha=0.0)",
+        "relu_grad": "return activations.relu.grad(z)",
+        "dead_fraction": "return float(dead_unit_fraction(X, W, b))",
+        "leaky_relu": "return activations.leaky_relu(z, alpha=alpha)",
+        "prelu_alpha_grad": ("return float(np.sum(np.asarray(upstream, dtype=float)"
+                             " * activations.prelu_grad_alpha(np.asarray(z, dtype=float))))"),
+        "elu": "return activations.elu(z, alpha=alpha)",
+    },
+    "04-smooth-activations": {
+        "softplus_stable": "return A.softplus(x)",
+        "softplus_grad": "return A.sigmoid(x)",
+        "gelu_exact": "return A.gelu(x)",
+        "swish": "return x * A.sigmoid(beta * np.asarray(x))",
+    },
+    "05-softmax": {
+        "softmax_stable": "return np.exp(A.log_softmax(x, axis=axis))",
+        "log_softmax": "return A.log_softmax(x, axis=axis)",
+        "softmax_jacobian": "return A.softmax.grad(np.asarray(x, dtype=float))",
+    },
+    "06-symbolic": {
+        "quotient_rule": "return sym.quotient_rule_steps(u, v, x)[-1][1]",
+        "softmax_jacobian_formula": "return sym.softmax_jacobian(logits)",
+        "logistic_quarter": ("y_quarter = sym.logistic_ode_solution(sp.Rational(1, 4), x).rhs\n"
+                             "shift_c = sp.log(3)"),
+    },
+    "07-initialisation": {
+        "dense_forward": ("layer = nn.Dense(*np.shape(W), activation=g)\n"
+                          "layer.params['W'] = np.asarray(W, dtype=float)\n"
+                          "layer.params['b'] = np.asarray(b, dtype=float)\n"
+                          "return layer.forward(x)"),
+        "dense_backward": ("layer = nn.Dense(*np.shape(W), activation=g)\n"
+                           "layer.params['W'] = np.asarray(W, dtype=float)\n"
+                           "layer.params['b'] = np.asarray(b, dtype=float)\n"
+                           "layer.forward(x)\n"
+                           "grad_x = layer.backward(grad_out)\n"
+                           "return grad_x, layer.grads['W'], layer.grads['b']"),
+        "xavier_uniform_init": "return init.xavier_uniform(shape, rng=rng)",
+        "he_normal_init": "return init.get('he_normal')(shape, rng=rng)",
+        "standardise": ("Z_train, mean, std = data.standardise(X_train)\n"
+                        "return Z_train, data.standardise(X_test, mean, std)[0]"),
+        "batchnorm_forward": ("x = np.asarray(x, dtype=float)\n"
+                              "bn = nn.BatchNorm(x.shape[1], eps=eps)\n"
+                              "bn.params['gamma'] = np.broadcast_to(gamma, x.shape[1:]) * 1.0\n"
+                              "bn.params['beta'] = np.broadcast_to(beta, x.shape[1:]) * 1.0\n"
+                              "return bn.forward(x)"),
+    },
+    "08-gradient-descent": {
+        "ewma": "return optim.ewma(values, beta, bias_correction=bias_correction)",
+        "momentum_step": ("opt = optim.SGD(learning_rate=learning_rate, momentum=momentum)\n"
+                          "opt.velocity = [np.array(velocity, dtype=float)]\n"
+                          "p = np.array(theta, dtype=float)\n"
+                          "opt.step([p], [np.asarray(grad, dtype=float)])\n"
+                          "return p, opt.velocity[0]"),
+        "nesterov_step": ("opt = optim.SGD(learning_rate=learning_rate, momentum=momentum, "
+                          "nesterov=True)\n"
+                          "opt.velocity = [np.array(velocity, dtype=float)]\n"
+                          "p = np.array(theta, dtype=float)\n"
+                          "opt.step([p], [np.asarray(grad, dtype=float)])\n"
+                          "return p, opt.velocity[0]"),
+        "heavy_ball": ("best = optim.heavy_ball_optimal(L, mu)\n"
+                       "return best['learning_rate'], best['momentum'], best['rate']"),
+    },
+    "09-adaptive-optimisers": {
+        "adagrad_step": ("opt = optim.Adagrad(learning_rate=learning_rate, epsilon=epsilon)\n"
+                         "opt.accumulator = [np.array(accumulator, dtype=float)]\n"
+                         "p = np.array(theta, dtype=float)\n"
+                         "opt.step([p], [np.asarray(grad, dtype=float)])\n"
+                         "return p, opt.accumulator[0]"),
+        "rmsprop_step": ("opt = optim.RMSprop(learning_rate=learning_rate, rho=rho, "
+                         "epsilon=epsilon)\n"
+                         "opt.mean_square = [np.array(mean_square, dtype=float)]\n"
+                         "p = np.array(theta, dtype=float)\n"
+                         "opt.step([p], [np.asarray(grad, dtype=float)])\n"
+                         "return p, opt.mean_square[0]"),
+        "adam_step": ("opt = optim.Adam(learning_rate=learning_rate, beta_1=beta_1, "
+                      "beta_2=beta_2, epsilon=epsilon)\n"
+                      "opt.m, opt.v = [np.array(m, dtype=float)], [np.array(v, dtype=float)]\n"
+                      "opt.t = int(t)\n"
+                      "p = np.array(theta, dtype=float)\n"
+                      "opt.step([p], [np.asarray(grad, dtype=float)])\n"
+                      "return p, opt.m[0], opt.v[0], opt.t"),
+    },
+}
+
+
+def replace_answer(source, body):
+    """An answer cell's source with its solution region (between the solution markers)
+    replaced by ``body``, indented like the opening marker."""
+    out, inside = [], False
+    for line in source.splitlines():
+        if line.strip() == "### BEGIN SOLUTION":
+            inside = True
+            indent = line[: len(line) - len(line.lstrip())]
+            out.extend(indent + part for part in body.splitlines())
+        elif line.strip() == "### END SOLUTION":
+            inside = False
+        elif not inside:
+            out.append(line)
+    return "\n".join(out)
