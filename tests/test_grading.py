@@ -7,8 +7,12 @@ builds a class of submissions and grades it with the instructor's command
 * ``solution``: the solution notebook — full automatic marks, and it ran without any error,
   warning or stderr output (the canary for a broken grading environment);
 * ``untouched``: the released notebook as a student receives it — zero, every test failing;
-* ``stub_<id>``: the solution with one answer replaced by the release stub — loses exactly
-  the points of that exercise's test cells;
+* ``shortcut_<id>``: the solution with one answer replaced by a call into the course's own
+  implementation of what the exercise asks (``tests/shortcuts.py``) — loses exactly the points
+  of that exercise's test cells, each failing with the message that names the exercise and the
+  refused call (`actlib.grading.bans`);
+* ``stub_<id>``: for an exercise without such a shortcut, the solution with that answer
+  replaced by the release stub — loses exactly the points of that exercise's test cells;
 * for the first assignment also a realistic wrong answer, a submission whose failing test
   cells were deleted, one with a duplicated graded cell and one with malformed JSON.
 """
@@ -27,6 +31,7 @@ from coursetools import (ROOT, assignments, auto_totals, cell_scores, copy_cours
                          marked_lines, nbgrader_meta, notebook_names, output_problems,
                          regenerate)
 from figure_audit import with_audit
+from shortcuts import SHORTCUTS, replace_answer
 
 pytestmark = pytest.mark.nbgrader
 
@@ -116,13 +121,16 @@ class Graded:
         submit(self.root, self.assignment, "solution",
                {name: with_audit(nb) for name, nb in self.solution.items()})
         submit(self.root, self.assignment, "untouched", self.release)
+        shortcuts = SHORTCUTS.get(self.assignment, {})
         for name, nb in self.solution.items():
             for answer, tests in exercise_cells(nb).items():
+                body = shortcuts.get(answer)
                 wrong = copy.deepcopy(nb)
                 for cell in wrong.cells:
                     if nbgrader_meta(cell).get("grade_id") == answer:
-                        cell.source = stub_out(cell.source)
-                student = f"stub_{name}_{answer}"
+                        cell.source = (replace_answer(cell.source, body) if body
+                                       else stub_out(cell.source))
+                student = f"{'shortcut' if body else 'stub'}_{name}_{answer}"
                 submit(self.root, self.assignment, student, {**self.solution, name: wrong})
                 self.stubbed[student] = (name, answer)
                 self.expected_fail[student] = set(tests)
@@ -253,6 +261,28 @@ def test_one_wrong_answer_loses_that_exercise_only(graded):
             for gid in failing:
                 assert gid in cells and not cells[gid][3], (
                     f"{student}: {gid} was not autograded (missing or left for manual grading)")
+
+
+def test_reference_shortcuts_are_refused_by_name(graded):
+    """Each shortcut answer's test cells fail with the course's message: the exercise, what it
+    asks, the refused name and the student's function (or answer cell)."""
+    from actlib.grading.bans import ban_for
+
+    shortcut = {s: v for s, v in graded.stubbed.items() if s.startswith("shortcut_")}
+    assert len(shortcut) == len(SHORTCUTS.get(graded.assignment, {})), (
+        f"not every shortcut of {graded.assignment} was submitted: {sorted(shortcut)}")
+    for student, (name, answer) in shortcut.items():
+        ban = ban_for(graded.assignment, answer)
+        nb = graded.autograded(student)[name]
+        for cell in nb.cells:
+            gid = nbgrader_meta(cell).get("grade_id")
+            if gid not in graded.expected_fail[student]:
+                continue
+            errors = [o.get("evalue", "") for o in cell.get("outputs", [])
+                      if o.get("output_type") == "error"]
+            assert any(f"Exercise {ban.exercise} asks you to write {ban.asks}: `" in e
+                       and "is not available inside" in e for e in errors), (
+                f"{student}: {gid} did not fail with the ban's message: {errors}")
 
 
 @pytest.mark.xdist_group(FIRST)

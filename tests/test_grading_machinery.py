@@ -160,6 +160,17 @@ class Odd(float):
 def odd(x):
     return Odd(x)
 answer = {"a": (1.5, np.arange(3))}
+from actlib import activations
+_sig = activations.sigmoid
+def by_reference(z):
+    return _sig(z)
+def swallows(z):
+    try:
+        return activations.get("sigmoid")(z)
+    except Exception:
+        return 1 / (1 + np.exp(-np.asarray(z, dtype=float)))
+def own(z):
+    return 1 / (1 + np.exp(-np.asarray(z, dtype=float)))
 '''
 
 
@@ -192,6 +203,37 @@ def test_exceptions_and_warnings_are_raised_here(kernel):
         kernel.get("overflows")(1000.0)
     with np.errstate(over="raise"), pytest.raises(FloatingPointError):
         kernel.get("overflows")(1000.0)
+
+
+def test_a_banned_reference_fails_the_call_by_name(kernel):
+    """While an exercise's ban holds, the student's call into the course's implementation
+    fails with the exercise's message, even when the student's code caught the exception; the
+    student's own code and the reference after the ban are unaffected."""
+    from actlib.grading.bans import ban_for
+
+    kernel.ban = ban_for("02-sigmoid-tanh", "test_sigmoid_stable_hidden")
+    try:
+        for name in ("by_reference", "swallows"):
+            with pytest.raises(AssertionError, match=r"Exercise 2\.4 asks you to write the "
+                               rf"sigmoid: `activations.sigmoid` is not available inside `{name}`"):
+                kernel.get(name)(0.5)
+        assert kernel.get("own")(0.0) == 0.5
+    finally:
+        kernel.ban = None
+    assert kernel.get("by_reference")(0.0) == 0.5
+
+
+def test_an_answer_cell_ban_reports_its_refused_calls(kernel):
+    from actlib.grading.bans import ban_for
+    from actlib.grading.remote import StudentError
+
+    kernel.ban_answer(ban_for("02-sigmoid-tanh", "sigmoid_naive"), "your answer cell")
+    with pytest.raises(StudentError, match="ReferenceUnavailable"):
+        kernel.get("by_reference")(1.0)       # no ban on this call: the kernel's stub raises
+    refused = kernel.lift_ban()
+    assert refused and "is not available inside your answer cell" in refused[0], refused
+    assert kernel.lift_ban() == []
+    assert kernel.get("by_reference")(0.0) == 0.5
 
 
 def test_odd_results_arrive_as_opaque_proxies(kernel):
