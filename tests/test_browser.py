@@ -443,7 +443,7 @@ def test_students_see_their_notebook_and_no_instructor_tool(student_lab, page):
         assert "Assignment List" in items, f"the Nbgrader menu has {items}"
 
         # Validate, from the notebook's toolbar: nbgrader runs the notebook and reports the
-        # course's message for the first unanswered exercise.
+        # course's one-line message for every unanswered exercise, never a traceback.
         page.locator(f"{NOTEBOOK} .jp-Toolbar-item jp-button[aria-label='Validate']").click()
         dialog = page.locator(".jp-Dialog")
         dialog.wait_for(state="visible", timeout=180_000)
@@ -451,9 +451,12 @@ def test_students_see_their_notebook_and_no_instructor_tool(student_lab, page):
             "() => !/Validating/.test(document.querySelector('.jp-Dialog').innerText)",
             timeout=180_000)
         report = dialog.inner_text()
-        message = ("step([-1.0, 0.0, 0.5] (shape (3,), dtype float64)) is not implemented yet "
-                   "(it raised NotImplementedError): write your answer in the cell above.")
-        assert message in report, f"Validate did not report the course's message:\n{report}"
+        for name in ("neuron", "step", "collapse"):
+            message = (f"`{name}` is not answered yet: write your answer in its cell, in place "
+                       f"of `raise NotImplementedError()`, and run that cell.")
+            assert message in report, f"Validate did not report the course's message:\n{report}"
+        assert "`x_counter` is not defined: if it is an exercise's answer" in report, report
+        assert "Traceback" not in report, f"Validate showed a traceback:\n{report}"
         page.screenshot(path=str(_student_shot("validate.png")))
     finally:
         student_lab.shut_down_sessions()

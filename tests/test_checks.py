@@ -111,8 +111,11 @@ def test_not_implemented_is_reported_plainly():
     def stub(x):
         raise NotImplementedError()
 
-    with pytest.raises(AssertionError, match="not implemented yet"):
+    with pytest.raises(AssertionError, match=r"^`sigmoid` is not answered yet: write your "
+                                             r"answer in its cell"):
         checks.check_function(stub, good_sigmoid, [0.0], name="sigmoid")
+    with pytest.raises(AssertionError, match=r"^`stub` is not answered yet"):
+        checks.check_raises(stub, (0.0,), ValueError)
 
 
 def test_check_grad_against_finite_differences():
@@ -177,3 +180,30 @@ def test_duplicate_grade_ids_keep_the_last_copy_and_drop_the_metadata_key():
     out, _ = DropDuplicateIds().preprocess(nb, {})
     assert "nbgrader" not in out.cells[0].metadata
     assert out.cells[1].metadata["nbgrader"]["grade_id"] == "test_a"
+
+
+def test_a_failure_on_a_large_input_names_the_failing_entry_not_the_array():
+    x = np.linspace(-3.0, 3.0, 40).reshape(4, 10)
+
+    def wrong(z):
+        out = np.maximum(np.asarray(z), 0.0)
+        out[2, 7] += 1.0
+        return out
+
+    with pytest.raises(AssertionError) as info:
+        checks.check_function(wrong, lambda z: np.maximum(z, 0.0), [x], name="relu")
+    message = str(info.value)
+    assert message.startswith("relu(an array of shape (4, 10), dtype float64) is wrong at index "
+                              f"(2, 7) (input {x[2, 7].item()!r}): expected ")
+    assert message.count(",") < 8, f"the message lists the array: {message}"
+
+
+def test_a_python_float_is_fine_for_a_zero_d_float64_input():
+    def as_float(z):
+        return float(np.maximum(z, 0.0))
+
+    checks.check_function(as_float, lambda z: np.maximum(z, 0.0), [np.array(1.5), np.float64(-2.0)],
+                          name="relu", dtype="preserve")
+    with pytest.raises(AssertionError, match="expected float32"):
+        checks.check_function(as_float, lambda z: np.maximum(z, 0.0),
+                              [np.array(1.5, dtype=np.float32)], name="relu", dtype="preserve")

@@ -23,6 +23,8 @@ import warnings
 import numpy as np
 
 __all__ = [
+    "unanswered",
+    "undefined",
     "as_array",
     "check_function",
     "check_value",
@@ -38,17 +40,69 @@ __all__ = [
 _PLAIN_TYPES = (numbers.Real, np.ndarray, np.generic, list, tuple)
 
 
+def unanswered(what):
+    """The course's one message for an exercise that is not answered yet."""
+    return (f"{what} is not answered yet: write your answer in its cell, in place of "
+            f"`raise NotImplementedError()`, and run that cell.")
+
+
+def undefined(name):
+    """The course's message for a name a test needs that the notebook has not defined."""
+    return (f"`{name}` is not defined: if it is an exercise's answer, the exercise is not "
+            f"answered yet (or its cell was not run) — write your answer in its cell, in place "
+            f"of `raise NotImplementedError()`, and run that cell.")
+
+
+def _show_unanswered_in_the_kernel():
+    """In a notebook's kernel, show the course's one-line message instead of a traceback when
+    a cell meets an unanswered exercise (a NotImplementedError from a stub, or a NameError for
+    a name an unanswered cell never defined) or fails one of these checks: what students see
+    when they run a test cell or press Validate. Other errors keep their full traceback."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None or not hasattr(shell, "set_custom_exc") \
+            or getattr(shell, "_actlib_unanswered", False):
+        return
+    here = __file__.rsplit("/", 1)[0]
+
+    def show(self, etype, value, tb, tb_offset=None):
+        import traceback
+
+        frames = traceback.extract_tb(tb)
+        if issubclass(etype, NotImplementedError):
+            where = frames[-1].name if frames else "<module>"
+            text = unanswered("this exercise" if where.startswith("<") else f"`{where}`")
+        elif issubclass(etype, NameError):
+            text = undefined(getattr(value, "name", None) or str(value))
+        elif any(f.filename.startswith(here) for f in frames):
+            text = str(value)
+        else:
+            stb = self.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset)
+            self._showtraceback(etype, value, stb)
+            return stb
+        stb = [f"{etype.__name__}: {text}"]
+        self._showtraceback(etype, value, stb)
+        return stb
+
+    shell.set_custom_exc((NotImplementedError, NameError, AssertionError), show)
+    shell._actlib_unanswered = True
+
+
+_show_unanswered_in_the_kernel()
+
+
 def _fmt(value):
     """Short, readable text for an input or a result in a message."""
     arr = np.asarray(value)
     if arr.ndim == 0:
         return repr(arr.item())
     if arr.size <= 8:
-        text = repr(arr.tolist())
-    else:
-        with np.printoptions(precision=10, threshold=8, edgeitems=3):
-            text = np.array2string(arr, separator=", ")
-    return f"{text} (shape {arr.shape}, dtype {arr.dtype})"
+        return f"{arr.tolist()!r} (shape {arr.shape}, dtype {arr.dtype})"
+    # a large (random) input is named by its shape; a failure names the entry that failed
+    return f"an array of shape {arr.shape}, dtype {arr.dtype}"
 
 
 def _tail(convention):
@@ -96,9 +150,7 @@ def call_checked(fn, args=(), kwargs=None, *, name="your function", where=""):
                 f"evaluates an expression that overflows or divides by zero, even in a branch "
                 f"that np.where would discard.") from None
         except NotImplementedError:
-            raise AssertionError(
-                f"{name} is not implemented yet (it raised NotImplementedError): "
-                f"write your answer in the cell above.") from None
+            raise AssertionError(unanswered(f"`{name.split('(')[0]}`")) from None
     numeric = [w for w in caught if issubclass(w.category, RuntimeWarning)]
     if numeric:
         raise AssertionError(
@@ -120,11 +172,13 @@ def _mismatch(got, expected, rtol, atol):
 
 
 def check_value(got, expected, *, name="answer", rtol=1e-9, atol=1e-12, convention=None,
-                context=""):
+                context="", inputs=None):
     """Check a computed number or array against the expected one.
 
     Shapes must agree (a scalar answer may be a 0-d or 1-element array only if the expected
     value is a scalar); values must satisfy ``|got - expected| <= atol + rtol * |expected|``.
+    ``inputs``, an array of the same shape (an elementwise function's input), lets the message
+    name the input entry where the answer is wrong.
     """
     got_arr = as_array(got, name)
     exp_arr = as_array(expected, "the expected value")
@@ -138,6 +192,10 @@ def check_value(got, expected, *, name="answer", rtol=1e-9, atol=1e-12, conventi
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
         where = f" at index {idx}" if got_arr.ndim else ""
+        if got_arr.ndim and inputs is not None and np.shape(inputs) == got_arr.shape:
+            where += f" (input {np.asarray(inputs)[idx].item()!r})"
+        if bad.sum() > 1:
+            where += f" and {int(bad.sum()) - 1} other entr{'y' if bad.sum() == 2 else 'ies'}"
         raise AssertionError(
             f"{name}{context} is wrong{where}: expected {exp_arr[idx].item()!r}, "
             f"got {got_arr[idx].item()!r}"
@@ -177,12 +235,15 @@ def check_function(student_fn, reference_fn, inputs, *, name=None, kwargs=None, 
             raise AssertionError(f"{label} changed its input array in place; it must not.")
         if dtype == "preserve" and isinstance(x, (np.ndarray, np.floating)):
             got_dtype = getattr(got, "dtype", None)
+            if got_dtype is None and isinstance(got, float) and np.ndim(x) == 0:
+                got_dtype = np.dtype(np.float64)     # a Python float is a float64 number
             if got_dtype != np.asarray(x).dtype:
                 raise AssertionError(
                     f"{label} returned dtype {got_dtype}, expected {np.asarray(x).dtype}: "
                     f"a float32 input should give a float32 result.")
         expected = reference_fn(x, **kwargs)
-        check_value(got, expected, name=label, rtol=rtol, atol=atol, convention=convention)
+        check_value(got, expected, name=label, rtol=rtol, atol=atol, convention=convention,
+                    inputs=x if np.ndim(x) else None)
         if np.ndim(x) and np.shape(got) != np.shape(x) and np.shape(expected) == np.shape(x):
             raise AssertionError(f"{label} returned shape {np.shape(got)}, "
                                  f"expected the input's shape {np.shape(x)}.")
@@ -241,8 +302,7 @@ def check_raises(student_fn, args, exceptions, *, name=None, kwargs=None):
     except exceptions:
         return
     except NotImplementedError:
-        raise AssertionError(f"{name} is not implemented yet (it raised "
-                             f"NotImplementedError).") from None
+        raise AssertionError(unanswered(f"`{name}`")) from None
     except Exception as exc:  # noqa: BLE001 - the message names what was raised instead
         raise AssertionError(f"{call} should raise {wanted}, "
                              f"but it raised {type(exc).__name__}: {exc}") from None

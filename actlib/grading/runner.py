@@ -26,7 +26,7 @@ import warnings
 
 import nbformat
 
-from actlib.grading import bans
+from actlib.grading import bans, checks
 from actlib.grading.remote import KernelGone
 
 __all__ = ["bound_names", "free_names", "GraderSession", "CONTEXT_PREFIX"]
@@ -95,6 +95,14 @@ def free_names(source):
         elif isinstance(node, ast.ExceptHandler) and node.name:
             bound.add(node.name)
     return loads - bound - _BUILTINS
+
+
+def _answer_of(grade_id):
+    """The answer a test cell checks, by the course's naming (``test_<answer>_visible``)."""
+    for suffix in ("_visible", "_hidden"):
+        if grade_id.startswith("test_") and grade_id.endswith(suffix):
+            return f"`{grade_id[len('test_'):-len(suffix)]}`"
+    return "this exercise"
 
 
 def _error(ename, evalue):
@@ -214,6 +222,10 @@ class GraderSession:
                                      f"Course code must run without warnings.")
         except KernelGone as exc:
             outputs.append(_error("KernelGone", f"not checked: {exc}"))
+        except NotImplementedError:
+            outputs.append(_error("NotImplementedError", checks.unanswered(_answer_of(grade_id))))
+        except NameError as exc:
+            outputs.append(_error("NameError", checks.undefined(exc.name or str(exc))))
         except Exception as exc:  # noqa: BLE001 - any failure fails the cell, with its message
             outputs.append(_error(type(exc).__name__, str(exc)))
             if self.log and not isinstance(exc, (AssertionError, NameError)):
