@@ -8,7 +8,9 @@ The reference implementation the exercises are checked against, one module per c
 - `init`         weight initialisers (zeros … lecun_normal), all ``(shape, rng=None)``
 - `nn`           the tiny NumPy network: dense layers, batch norm, losses, gradient check
 - `data`         toy data sets made in code
-- `optim`        SGD (momentum, Nesterov), Adagrad, RMSprop, Adam; moving averages
+- `optim`        SGD (momentum, Nesterov), Adagrad, RMSprop, Adam, AdamW; moving averages;
+                 gradient clipping
+- `schedules`    learning-rate schedules (step, exponential, cosine, warm-up, 1/√t)
 - `surfaces`     loss surfaces with value and gradient
 - `plots`        plot helpers (always a title, axis labels and a legend where lines compare)
 - `widgets`      ipywidgets explorers over the pure functions above
@@ -19,8 +21,8 @@ Submodules are imported on first use (``from actlib import activations`` or
 """
 import importlib
 
-__all__ = ["activations", "symbolic", "neuron", "init", "nn", "data", "optim", "surfaces",
-           "plots", "widgets", "grading"]
+__all__ = ["activations", "symbolic", "neuron", "init", "nn", "data", "optim", "schedules",
+           "surfaces", "plots", "widgets", "grading"]
 
 
 def __getattr__(name):

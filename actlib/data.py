@@ -13,7 +13,8 @@ import numpy as np
 
 from actlib.init import as_generator
 
-__all__ = ["two_moons", "spirals", "xor", "noisy_line", "standardise", "names", "get"]
+__all__ = ["two_moons", "spirals", "xor", "noisy_line", "standardise", "minibatches", "names",
+           "get"]
 
 
 def _count(n):
@@ -124,6 +125,28 @@ def standardise(X, mean=None, std=None):
         raise ValueError(f"cannot standardise: column(s) {bad} have standard deviation 0 "
                          f"(constant); drop them or pass std explicitly")
     return (X - mean) / std, mean, std
+
+
+def minibatches(X, y, batch_size, rng=None, shuffle=True):
+    """One epoch's mini-batches: a list of ``(X_batch, y_batch)`` that partitions the data.
+
+    The n rows are put in a random order (``rng.permutation(n)``; none when ``shuffle`` is
+    False), then cut into consecutive batches of ``batch_size`` rows; the last batch holds
+    the n mod batch_size rows left over when n is not a multiple. Every row appears in
+    exactly one batch, and ``X`` and ``y`` stay aligned. ``batch_size = n`` gives batch
+    gradient descent, ``batch_size = 1`` stochastic gradient descent. Copies are returned.
+    """
+    X, y = np.asarray(X), np.asarray(y)
+    if X.ndim == 0 or y.ndim == 0 or len(X) != len(y):
+        raise ValueError(f"X and y must have the same number of rows, got shapes {X.shape} "
+                         f"and {y.shape}")
+    n = len(y)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) \
+            or batch_size < 1:
+        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+    order = as_generator(rng).permutation(n) if shuffle else np.arange(n)
+    return [(X[order[i:i + batch_size]], y[order[i:i + batch_size]])
+            for i in range(0, n, int(batch_size))]
 
 
 _REGISTRY = {fn.__name__: fn for fn in (two_moons, spirals, xor, noisy_line)}

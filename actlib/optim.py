@@ -21,6 +21,12 @@ Conventions (where the major frameworks differ, the choice is stated in each doc
 * the step counter ``t`` counts completed steps: it is increased *before* it is used, so
   the first step uses t = 1 in Adam's bias correction.
 
+Weight decay, as in ``torch.optim``: ``Adam(weight_decay=λ)`` adds the L2 term λθ to the
+gradient before the moments (so it is rescaled by Adam's per-parameter rate), while
+``AdamW(weight_decay=λ)`` shrinks the parameters directly, θ ← θ(1 − ηλ), decoupled from the
+moments (Loshchilov & Hutter). :func:`clip_grad_norm` rescales a list of gradients to a
+largest total norm. Learning-rate schedules are in `actlib.schedules`.
+
 The module also holds the exponentially weighted moving average :func:`ewma` and the
 closed-form step sizes of gradient descent and the heavy-ball method on a quadratic.
 Grading a student's optimiser step, and naming the convention mix-up behind a wrong one, is
@@ -30,8 +36,8 @@ import numbers
 
 import numpy as np
 
-__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "names", "get", "ewma",
-           "gd_optimal", "heavy_ball_optimal"]
+__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "names", "get", "ewma",
+           "clip_grad_norm", "gd_optimal", "heavy_ball_optimal"]
 
 
 # ---------------------------------------------------------------------------- validation
@@ -343,6 +349,10 @@ class Adam(Optimizer):
     paper's "efficient" variant θ ← θ − η √(1−β₂ᵗ)/(1−β₁ᵗ) · m / (√v + ε), in which ε is
     effectively multiplied by √(1−β₂ᵗ); it differs from this form only where √v̂ ~ ε.
 
+    ``weight_decay`` λ (default 0) is L2 regularisation as ``torch.optim.Adam`` applies it:
+    g ← g + λθ before the moments, so the decay is divided by √v̂ like the rest of the
+    gradient — a parameter with large gradients is barely decayed. :class:`AdamW` decouples it.
+
     Attributes
     ----------
     m, v : list of ndarray or None
@@ -353,23 +363,89 @@ class Adam(Optimizer):
 
     _state_names = ("m", "v")
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+                 weight_decay=0.0):
         super().__init__(learning_rate)
         self.beta_1 = _number("beta_1", beta_1, low=0.0, high=1.0, high_open=True)
         self.beta_2 = _number("beta_2", beta_2, low=0.0, high=1.0, high_open=True)
         self.epsilon = _number("epsilon", epsilon, low=0.0, low_open=True)
+        self.weight_decay = _number("weight_decay", weight_decay, low=0.0)
 
     def _hyper(self):
-        return {"learning_rate": self.learning_rate, "beta_1": self.beta_1,
-                "beta_2": self.beta_2, "epsilon": self.epsilon}
+        hyper = {"learning_rate": self.learning_rate, "beta_1": self.beta_1,
+                 "beta_2": self.beta_2, "epsilon": self.epsilon}
+        if self.weight_decay:
+            hyper["weight_decay"] = self.weight_decay
+        return hyper
 
     def _update(self, i, p, g):
+        if self.weight_decay:
+            g = g + self.weight_decay * p          # L2: the decay goes through the moments
+        return self._adam(i, p, g)
+
+    def _adam(self, i, p, g):
         m = self.beta_1 * self.m[i] + (1.0 - self.beta_1) * g
         v = self.beta_2 * self.v[i] + (1.0 - self.beta_2) * (g * g)
         self.m[i], self.v[i] = m, v
         m_hat = m / (1.0 - self.beta_1 ** self.t)
         v_hat = v / (1.0 - self.beta_2 ** self.t)
         return p - self.learning_rate * m_hat / (np.sqrt(v_hat) + self.epsilon)
+
+
+class AdamW(Adam):
+    r"""Adam with decoupled weight decay (Loshchilov & Hutter, 2019), as ``torch.optim.AdamW``:
+
+        θ ← θ (1 − η λ)                      (the decay, outside the moments)
+        then Adam's step on the plain gradient g (see :class:`Adam`).
+
+    Every parameter shrinks by the same factor 1 − ηλ per step whatever its gradients, where
+    ``Adam(weight_decay=λ)`` divides the decay by √v̂. Defaults are PyTorch's (λ = 0.01,
+    η = 0.001, β₁ = 0.9, β₂ = 0.999, ε = 1e-8); the decay is scaled by the current learning
+    rate, so a schedule that lowers η lowers the decay with it.
+    """
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+                 weight_decay=0.01):
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, weight_decay)
+
+    def _hyper(self):
+        return {**super()._hyper(), "weight_decay": self.weight_decay}
+
+    def _update(self, i, p, g):
+        return self._adam(i, p * (1.0 - self.learning_rate * self.weight_decay), g)
+
+
+def clip_grad_norm(grads, max_norm):
+    r"""Rescale gradients **in place** so that their total norm is at most ``max_norm``.
+
+    The total norm is that of all gradients joined into one vector,
+    ‖g‖ = √(∑ over every array and entry of g²); every gradient is multiplied by
+    c = min(1, max_norm / (‖g‖ + 10⁻⁶)), as ``torch.nn.utils.clip_grad_norm_`` does, so the
+    direction of the update is kept and only its length is capped. Returns ‖g‖ before
+    clipping (a float; ``inf`` or ``nan`` when a gradient holds one, and then nothing is
+    changed).
+    """
+    max_norm = _number("max_norm", max_norm, low=0.0, low_open=True)
+    if not isinstance(grads, (list, tuple)) or not grads:
+        raise TypeError(f"grads must be a non-empty list of NumPy arrays, got {grads!r:.80}")
+    for i, g in enumerate(grads):
+        if not isinstance(g, np.ndarray) or g.dtype.kind != "f":
+            raise TypeError(f"grads[{i}] must be a floating-point NumPy array (it is changed "
+                            f"in place), got {type(g).__name__}")
+        if not g.flags.writeable:
+            raise ValueError(f"grads[{i}] is read-only; clip_grad_norm changes it in place")
+    # the largest entry is factored out so that squaring cannot overflow
+    scale = max(float(np.max(np.abs(g))) if g.size else 0.0 for g in grads)
+    if not np.isfinite(scale):
+        return scale if not np.isnan(scale) else float("nan")
+    if scale == 0.0:
+        return 0.0
+    total = scale * float(np.sqrt(sum(np.sum((g / scale) ** 2) for g in grads)))
+    coef = min(1.0, max_norm / (total + 1e-6))
+    if coef < 1.0:
+        for g in grads:
+            g *= coef
+    return total
 
 
 # ------------------------------------------------------------------------------ registry
