@@ -43,9 +43,11 @@ ROOT = Path(__file__).resolve().parent.parent
 HUB_DIR = ROOT / "hub"
 CONFIG = HUB_DIR / "jupyterhub_config.py"
 PROXY = HUB_DIR / "node_modules" / ".bin" / "configurable-http-proxy"
-COURSE_ID = "activation-functions"
-# What the instructor's copy of the course holds: the repository root is the course directory.
-COURSE_FILES = ("source", "notebooks", "solutions", "nbgrader_config.py")
+COURSE_ID = json.loads((ROOT / "jupyter-student" / "nbgrader_config.json").read_text()
+                       )["CourseDirectory"]["course_id"]
+# What the instructor's copy of the course holds (the repository root is the course directory):
+# the master notebooks, the generated ones, the configuration and the instructor's commands.
+COURSE_FILES = ("source", "notebooks", "solutions", "tools", "nbgrader_config.py")
 
 DEFAULT_STATE = Path("/srv") / COURSE_ID
 DEFAULT_EXCHANGE = Path("/srv/nbgrader/exchange")
@@ -338,8 +340,8 @@ def setup(args):
         for name in COURSE_FILES:
             source = ROOT / name
             if source.is_dir():
-                shutil.copytree(source, course / name,
-                                ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+                shutil.copytree(source, course / name, ignore=shutil.ignore_patterns(
+                    ".ipynb_checkpoints", "__pycache__"))
             else:
                 shutil.copy2(source, course / name)
         chown_tree(course, instructor)
@@ -483,8 +485,9 @@ def parser():
                         help=f"the hub's folder: settings, database, logs, users' config "
                              f"(default {DEFAULT_STATE})")
     sub = p.add_subparsers(dest="command", required=True)
-    s = sub.add_parser("setup", parents=[common], help="create the accounts, the exchange, the instructor's "
-                                     "course and the hub's settings (root)")
+    s = sub.add_parser("setup", parents=[common],
+                       help="create the accounts, the exchange, the instructor's course, the "
+                            "hub's Python environment and settings (root)")
     s.add_argument("--instructor", required=True, help="the instructor's account")
     s.add_argument("--students", default="", help="students' accounts, comma-separated")
     s.add_argument("--exchange", default=str(DEFAULT_EXCHANGE),
@@ -503,7 +506,8 @@ def parser():
     s.add_argument("--timeout", type=float, default=120,
                    help="seconds to wait for the hub to answer (default 120)")
     s.set_defaults(run=start)
-    s = sub.add_parser("stop", parents=[common], help="stop the hub, its proxy and every user's server (root)")
+    s = sub.add_parser("stop", parents=[common],
+                       help="stop the hub, its proxy and every user's server (root)")
     s.add_argument("--timeout", type=float, default=60,
                    help="seconds to wait before killing the hub (default 60)")
     s.set_defaults(run=stop)
