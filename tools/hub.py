@@ -21,6 +21,7 @@ that user; ``stop`` ends it and, with it, the proxy and every user's server.
 """
 import argparse
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -170,11 +171,18 @@ def run_pip(env_dir, args, what):
 
 
 def make_environment(env_dir, python):
-    """Create or update the hub's environment; skip what is already up to date."""
+    """Create or update the hub's environment; skip what is already up to date. One setup at
+    a time per environment (a lock file beside it)."""
     env_dir = Path(env_dir)
+    env_dir.parent.mkdir(parents=True, exist_ok=True)
+    with open(env_dir.parent / f".{env_dir.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _make_environment(env_dir, python)
+
+
+def _make_environment(env_dir, python):
     stamps = env_dir / ".actlib-hub"
     if not (env_dir / "bin" / "python").exists():
-        env_dir.parent.mkdir(parents=True, exist_ok=True)
         print(f"creating the hub's Python environment {env_dir} (from {python})")
         result = subprocess.run([python, "-m", "venv", str(env_dir)], capture_output=True,
                                 text=True)
