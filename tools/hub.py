@@ -1,8 +1,8 @@
 """The course on a multi-user JupyterHub on one machine (loopback only).
 
-    sudo .venv/bin/python tools/hub.py setup --instructor teacher --students ada,alan
-    sudo .venv/bin/python tools/hub.py start          # http://127.0.0.1:8000/
-    sudo .venv/bin/python tools/hub.py stop
+    sudo python3 tools/hub.py setup --instructor teacher --students ada,alan
+    sudo python3 tools/hub.py start          # http://127.0.0.1:8000/
+    sudo python3 tools/hub.py stop
 
 ``setup`` (root) creates the system accounts that do not exist yet, each with a random
 password written to ``STATE/hub/passwords`` (readable by root only); the shared nbgrader
