@@ -461,3 +461,29 @@ def test_lesson_7_states_the_evidence_on_covariate_shift_and_has_no_phantom_sigm
     nb = nbformat.read(str(ROOT / "source" / "07-initialisation" / "07-initialisation.ipynb"), as_version=4)
     figure = next(c.source for c in nb.cells if c.cell_type == "code" and "pairs = [(" in c.source)
     assert "sigmoid" not in figure, "the figure now has a sigmoid curve: update the sentence"
+
+
+# ---------------------------------------------------------------------------------------
+# lesson 2: where the textbook sigmoid and tanh overflow (exercise 2.4 and section 6)
+# ---------------------------------------------------------------------------------------
+def test_naive_sigmoid_and_tanh_overflow_where_lesson_2_says():
+    import warnings
+    text = markdown("02-sigmoid-tanh")
+    assert r"$z \lesssim -710$ (float64) or $-89$ (float32)" in text
+    assert r"$|z| \ge 710$" in text
+    def overflows(z):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            1 / (1 + np.exp(-z))
+        return bool(caught)
+    assert not overflows(np.float64(-709.0)) and overflows(np.float64(-710.0))
+    assert not overflows(np.float32(-88.0)) and overflows(np.float32(-89.0))
+    # the limits exercise 2.4 asks for: minus the logarithm of the largest finite number
+    assert -710 < -np.log(np.finfo(np.float64).max) < -709
+    assert -89 < -np.log(np.float64(np.finfo(np.float32).max)) < -88
+    with np.errstate(over="ignore", invalid="ignore"):
+        z = np.array([709.0, 710.0])
+        textbook = (np.exp(z) - np.exp(-z)) / (np.exp(z) + np.exp(-z))
+    assert textbook[0] == 1.0 and np.isnan(textbook[1])
+    # tanh'(0) = 4 σ'(0): "four times σ′'s peak"
+    assert A.tanh.grad(0.0) == 4 * A.sigmoid.grad(0.0)
