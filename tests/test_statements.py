@@ -487,3 +487,22 @@ def test_naive_sigmoid_and_tanh_overflow_where_lesson_2_says():
     assert textbook[0] == 1.0 and np.isnan(textbook[1])
     # tanh'(0) = 4 σ'(0): "four times σ′'s peak"
     assert A.tanh.grad(0.0) == 4 * A.sigmoid.grad(0.0)
+
+
+# ---------------------------------------------------------------------------------------
+# lesson 3: sparsity of the seeded layer of exercise 3.3
+# ---------------------------------------------------------------------------------------
+def test_relu_sparsity_prediction_and_bias_shift():
+    from actlib import init
+    from scipy.stats import norm
+    text = markdown("03-relu-family")
+    assert r"\Phi(1/\sqrt2) \approx 0.76" in text
+    assert r"\sqrt{256 \cdot 2/256} = \sqrt2" in text
+    assert round(float(norm.cdf(1 / np.sqrt(2))), 2) == 0.76
+    r = np.random.default_rng(21)                       # context_sparse_layer
+    X = r.standard_normal((1000, 256))
+    W = init.he_normal((256, 512), rng=r)
+    Z = X @ W
+    assert abs(np.mean(A.relu(Z) == 0) - 0.5) < 0.005   # "only by sampling noise"
+    assert Z.std() == pytest.approx(np.sqrt(2), rel=0.01)
+    assert np.mean(A.relu(Z - 1) == 0) == pytest.approx(norm.cdf(1 / np.sqrt(2)), abs=0.005)
