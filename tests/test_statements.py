@@ -506,3 +506,36 @@ def test_relu_sparsity_prediction_and_bias_shift():
     assert abs(np.mean(A.relu(Z) == 0) - 0.5) < 0.005   # "only by sampling noise"
     assert Z.std() == pytest.approx(np.sqrt(2), rel=0.01)
     assert np.mean(A.relu(Z - 1) == 0) == pytest.approx(norm.cdf(1 / np.sqrt(2)), abs=0.005)
+
+
+# ---------------------------------------------------------------------------------------
+# lesson 4: softplus from its output, and the minimum of swish (exercises 4.1, 4.2, 4.5)
+# ---------------------------------------------------------------------------------------
+def test_softplus_facts_of_lesson_4():
+    x = sp.Symbol("x", real=True)
+    s = sp.log(1 + sp.exp(x))
+    assert sp.simplify(sp.diff(s, x) - (1 - sp.exp(-s))) == 0        # softplus' = 1 - e^(-s)
+    assert sp.simplify(sp.diff(s, x) - 1 / (1 + sp.exp(-x))) == 0      # = sigma
+    assert 1.0 + np.exp(-40.0) == 1.0 and np.finfo(np.float64).eps == pytest.approx(2.2e-16, rel=0.01)
+    assert float(mpmath.log(1 + mpmath.exp(-40))) == 4.248354255291589e-18
+    text = markdown("04-smooth-activations")
+    assert "`4.248354255291589e-18`" in text and "$2.2\\times10^{-16}$" in text
+
+
+def test_swish_minimum_as_lesson_4_derives_it():
+    w = mpmath.lambertw(mpmath.exp(-1)).real
+    x_star = -1 - w
+    assert abs(x_star - (-1 - mpmath.exp(x_star))) < 1e-30              # x* = -1 - e^(x*)
+    silu = lambda t: t / (1 + mpmath.exp(-t))
+    assert abs(mpmath.diff(silu, x_star)) < 1e-30 and abs(silu(x_star) - (x_star + 1)) < 1e-30
+    assert mpmath.diff(silu, x_star, 2) > 0                             # a minimum
+    assert abs(mpmath.exp(x_star) - mpmath.mpf("0.28")) < 0.005          # the contraction factor
+    for beta in (1, 2, mpmath.mpf("1.702"), 1000):                      # swish_beta(x) = SiLU(beta x)/beta
+        f = lambda t: t / (1 + mpmath.exp(-beta * t))
+        assert abs(mpmath.diff(f, x_star / beta)) < 1e-25
+        assert abs(f(x_star / beta) - (x_star + 1) / beta) < 1e-30
+    text = markdown("04-smooth-activations")
+    assert float(stated(r"x\^\* = -1 - W\(1/e\) \\approx (-[0-9.]+)", text, "x*")) == round(float(x_star), 4)
+    assert float(stated(r"and \$x\^\* \+ 1 \\approx (-[0-9.]+)", text, "the SiLU minimum")) == round(float(x_star + 1), 4)
+    pair = stated(r"`swish_minimum\(2\.0\)` about\s*`\((-[0-9.]+, -[0-9.]+)\)`", text, "the beta = 2 example")
+    assert [float(v) for v in pair.split(",")] == [round(float(x_star / 2), 4), round(float((x_star + 1) / 2), 4)]
