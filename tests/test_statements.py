@@ -539,3 +539,18 @@ def test_swish_minimum_as_lesson_4_derives_it():
     assert float(stated(r"and \$x\^\* \+ 1 \\approx (-[0-9.]+)", text, "the SiLU minimum")) == round(float(x_star + 1), 4)
     pair = stated(r"`swish_minimum\(2\.0\)` about\s*`\((-[0-9.]+, -[0-9.]+)\)`", text, "the beta = 2 example")
     assert [float(v) for v in pair.split(",")] == [round(float(x_star / 2), 4), round(float((x_star + 1) / 2), 4)]
+
+
+def test_sigmoid_derivative_tail_claims_of_exercise_2_2():
+    mpmath.mp.dps = 40
+    true = lambda z: mpmath.exp(-z) / (1 + mpmath.exp(-z)) ** 2
+    s30 = A.sigmoid(30.0)
+    rel30 = abs(s30 * (1 - s30) - true(30)) / true(30)
+    assert 1e-4 < rel30 < 1e-2                                   # "about three correct digits"
+    assert A.sigmoid(36.0) < 1.0 and A.sigmoid(37.0) == 1.0      # "from z ≈ 37 on, s rounds to 1"
+    assert float(true(40)) == pytest.approx(4.2e-18, rel=0.02)
+    assert float(1 - mpmath.mpf(1) / (1 + mpmath.exp(-30))) == pytest.approx(9.4e-14, rel=0.01)
+    for z in (-700.0, -40.0, 30.0, 40.0, 700.0):                 # the product form is accurate
+        assert abs(A.sigmoid(z) * A.sigmoid(-z) - true(z)) / true(z) < 1e-15
+    text = markdown("02-sigmoid-tanh")
+    assert r"$s = 1 - 9.4\times10^{-14}$" in text and r"from $z \approx 37$ on" in text
