@@ -13,6 +13,8 @@ builds a class of submissions and grades it with the instructor's command
   refused call (`actlib.grading.bans`);
 * ``stub_<id>``: for an exercise without such a shortcut, the solution with that answer
   replaced by the release stub — loses exactly the points of that exercise's test cells;
+* for the second assignment also ``silenced``: the naive sigmoid with NumPy's overflow warning
+  switched off inside the answer (right numbers, but not the stable form the exercise asks);
 * for the first assignment also a realistic wrong answer, a submission whose failing test
   cells were deleted, one with a duplicated graded cell and one with malformed JSON.
 """
@@ -37,6 +39,7 @@ pytestmark = pytest.mark.nbgrader
 
 ASSIGNMENTS = assignments()
 FIRST = "01-neuron"
+SECOND = "02-sigmoid-tanh"
 SOLUTION_BEGIN, SOLUTION_END = "### BEGIN SOLUTION", "### END SOLUTION"
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 
@@ -136,6 +139,8 @@ class Graded:
                 self.expected_fail[student] = set(tests)
         if self.assignment == FIRST:
             self._build_broken_submissions()
+        if self.assignment == SECOND:
+            self._build_silenced_submission()
 
     def _build_broken_submissions(self):
         name = FIRST
@@ -166,6 +171,22 @@ class Graded:
         # Malformed JSON: a truncated file.
         text = json.dumps(nb)
         submit(self.root, FIRST, "malformed", {name: text[: len(text) // 2]})
+
+    def _build_silenced_submission(self):
+        """The naive sigmoid with NumPy's overflow warning switched off inside the answer: its
+        results are right (1/(1 + inf) = 0), but the course asks for a form that never
+        overflows, so the stable sigmoid's tests must fail, and nothing else."""
+        name = self.assignment
+        nb = copy.deepcopy(self.solution[name])
+        for cell in nb.cells:
+            if nbgrader_meta(cell).get("grade_id") == "sigmoid_stable":
+                cell.source = replace_answer(cell.source, (
+                    "z = np.asarray(z)\n"
+                    "with np.errstate(over='ignore'):\n"
+                    "    return 1 / (1 + np.exp(-z))"))
+        submit(self.root, name, "silenced", {name: nb})
+        self.expected_fail["silenced"] = {"test_sigmoid_stable_visible",
+                                          "test_sigmoid_stable_hidden"}
 
     def scores(self, student):
         return cell_scores(self.assignment, student, self.root)
