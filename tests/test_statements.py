@@ -461,3 +461,67 @@ def test_lesson_7_states_the_evidence_on_covariate_shift_and_has_no_phantom_sigm
     nb = nbformat.read(str(ROOT / "source" / "07-initialisation" / "07-initialisation.ipynb"), as_version=4)
     figure = next(c.source for c in nb.cells if c.cell_type == "code" and "pairs = [(" in c.source)
     assert "sigmoid" not in figure, "the figure now has a sigmoid curve: update the sentence"
+
+
+# ---------------------------------------------------------------------------------------
+# issue 10 part 2: facts stated by the reworked exercises of lessons 7 and 8
+# ---------------------------------------------------------------------------------------
+def test_leaky_relu_second_moment_is_one_plus_alpha_squared_over_two():
+    """Lesson 7, exercise 7.6: E[LeakyReLU_a(z)²] = (1 + a²)/2 · Var z for symmetric z."""
+    z, a, s = sp.Symbol("z", real=True), sp.Symbol("alpha", nonnegative=True), sp.Symbol("s", positive=True)
+    density = sp.exp(-z ** 2 / (2 * s ** 2)) / (s * sp.sqrt(2 * sp.pi))
+    second = sp.integrate(z ** 2 * density, (z, 0, sp.oo)) + \
+        sp.integrate((a * z) ** 2 * density, (z, -sp.oo, 0))
+    assert sp.simplify(second - (1 + a ** 2) / 2 * s ** 2) == 0
+    text = markdown("07-initialisation")
+    assert r"(1+\alpha^2)/2" in text and "np.sqrt(1 / 500) ≈ 0.0447" in text
+    assert abs(np.sqrt(1 / 500) - 0.0447) < 5e-5 and abs(np.sqrt(2 / 500) - 0.0632) < 5e-5
+
+
+def test_cross_entropy_gradient_example_and_saturation_threshold():
+    """Lesson 7, exercise 7.1: the example's value and 'σ(z) rounds to 1 once |z| exceeds about 37'."""
+    z = 0.5 * 1.0 - 0.25 * 2.0 + 0.1
+    got = (float(mpmath.mpf(1) / (1 + mpmath.exp(-z))) - 1.0) * np.array([1.0, 2.0])
+    text = markdown("07-initialisation")
+    quoted = stated(r"array\(\[(-0\.47502)\.\.\., (-0\.95004)\.\.\.\]\)", text, "the 7.1 example")
+    assert float(quoted) == float(f"{got[0]:.5f}")
+    assert f"{got[1]:.5f}" == "-0.95004"
+    threshold = float(stated(r"once \$\|z\|\$ exceeds about (\d+)", text, "the saturation threshold"))
+    first = next(t / 100 for t in range(3000, 4000) if 1 / (1 + np.exp(-t / 100)) == 1.0)
+    assert round(first) == threshold
+
+
+def test_batchnorm_draft_cancellation_statement():
+    """Lesson 7, exercise 7.8: at 1e16 float64 numbers are 2 apart, so E[x²] − E[x]² is noise."""
+    assert np.spacing(1e16) == 2.0
+    r = np.random.default_rng(0)
+    x = 1e8 + r.standard_normal((64, 2))
+    naive = (x ** 2).mean(axis=0) - x.mean(axis=0) ** 2
+    assert np.all(np.abs(naive - x.var(axis=0)) > 0.1)
+    assert "10^{16}" in markdown("07-initialisation")
+
+
+def test_lesson_8_epochs_example_and_polyak_derivation():
+    """Lesson 8: exercise 8.3's example count ('a little over 200') and 8.5's double-root solution."""
+    x, y = surfaces.linear_data(100, slope=2.0, intercept=1.0, noise=0.5, rng=np.random.default_rng(1))
+    problem = surfaces.LinearRegression(x, y)
+    count = surfaces.converged_at(surfaces.run(optim.SGD(0.1), problem, (0.0, 0.0), 1000),
+                                  problem.minimum, tol=1e-3)
+    text = markdown("08-gradient-descent")
+    assert "is a little over 200 epochs" in text and 200 < count < 230
+    L, mu, q = sp.symbols("L mu q", positive=True)          # q = sqrt(beta)
+    eta = (1 - q) ** 2 / mu
+    assert sp.simplify(eta * L - (1 + q) ** 2).subs(q, (sp.sqrt(L / mu) - 1) / (sp.sqrt(L / mu) + 1)) \
+        .simplify() == 0
+    assert sp.simplify(eta.subs(q, (sp.sqrt(L / mu) - 1) / (sp.sqrt(L / mu) + 1))
+                       - 4 / (sp.sqrt(L) + sp.sqrt(mu)) ** 2) == 0
+    assert r"\eta\mu = (1-\sqrt\beta)^2" in text and r"\eta L = (1+\sqrt\beta)^2" in text
+    # the 8.1 draft's output quoted in the text
+    v, out = 10.0, []
+    for t in (10.0, 12.0, 8.0):
+        v = 0.5 * v + 0.5 * t
+        out.append(v)
+    assert out == [10.0, 11.0, 9.5] and "`[10.0, 11.0, 9.5]`" in text
+    # the 8.2 draft's theta on the example
+    assert np.allclose(np.array([1.0, 2.0]) - 0.1 * np.array([1.0, 0.0]), [0.9, 2.0])
+    assert "θ = (0.9, 2.0)" in text
