@@ -525,3 +525,30 @@ def test_lesson_8_epochs_example_and_polyak_derivation():
     # the 8.2 draft's theta on the example
     assert np.allclose(np.array([1.0, 2.0]) - 0.1 * np.array([1.0, 0.0]), [0.9, 2.0])
     assert "θ = (0.9, 2.0)" in text
+
+
+def test_lesson_6_reworked_exercise_examples():
+    """Lesson 6: the examples of exercises 6.1, 6.2 and 6.8 as the text states them."""
+    x = sp.Symbol("x", real=True)
+    u, v = sp.Integer(1), 1 + sp.exp(-x)
+    du, dv = sp.diff(u, x), sp.diff(v, x)
+    numerator = v * du - u * dv
+    assert (du, dv, numerator) == (0, -sp.exp(-x), sp.exp(-x))
+    assert sp.expand((1 + x**2) * 1 - x * 2 * x) == 1 - x**2
+    s = sp.Symbol("s", real=True)
+    sigma = 1 / (1 + sp.exp(-x))
+    p2 = s * (1 - s) * (1 - 2 * s)
+    assert sp.simplify(p2.subs(s, sigma) - sp.diff(sigma, x, 2)) == 0
+    text = markdown("06-symbolic")
+    decoy = stated(r"`sigma_second_poly = ([^`]+)` would be written", text, "the 6.2 decoy")
+    assert "(it is not the answer)" in text
+    assert sp.expand(sp.sympify(decoy, locals={"s": s}) - p2) != 0, "the 6.2 decoy is the answer"
+    assert "`(0, -exp(-x), exp(-x), exp(-x)/(1 + exp(-x))**2)`" in text
+    # 6.8: the defaults give SELU's constants; a variance target alone keeps alpha
+    from scipy import optimize, special
+    n1 = np.exp(0.5) * special.ndtr(-1.0) - 0.5
+    n2 = np.exp(2.0) * special.ndtr(-2.0) - 2 * np.exp(0.5) * special.ndtr(-1.0) + 0.5
+    a = -(1 / np.sqrt(2 * np.pi)) / n1
+    assert a == pytest.approx(A.SELU_ALPHA, rel=1e-12)
+    assert 1 / np.sqrt(0.5 + a * a * n2) == pytest.approx(A.SELU_LAMBDA, rel=1e-12)
+    assert "`(1.67326..., 1.05070...)`" in text and "keeps the same α" in text
