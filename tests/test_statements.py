@@ -552,3 +552,12 @@ def test_lesson_6_reworked_exercise_examples():
     assert a == pytest.approx(A.SELU_ALPHA, rel=1e-12)
     assert 1 / np.sqrt(0.5 + a * a * n2) == pytest.approx(A.SELU_LAMBDA, rel=1e-12)
     assert "`(1.67326..., 1.05070...)`" in text and "keeps the same α" in text
+
+
+def test_lesson_5_logit_threshold_example():
+    """Lesson 5, exercise 5.5: sigma(tau) = t gives tau = ln(t / (1 - t)); ln 9 ≈ 2.1972 for t = 0.9."""
+    t, tau = sp.Symbol("t", positive=True), sp.Symbol("tau", real=True)
+    sol = sp.solve(sp.Eq(1 / (1 + sp.exp(-tau)), t), tau)
+    assert any(sp.simplify(s_ - sp.log(t / (1 - t))) == 0 for s_ in sol)
+    text = markdown("05-softmax")
+    assert float(stated(r"\\ln 9 \\approx ([0-9.]+)", text, "ln 9")) == round(float(np.log(9)), 4)
