@@ -561,3 +561,12 @@ def test_lesson_5_logit_threshold_example():
     assert any(sp.simplify(s_ - sp.log(t / (1 - t))) == 0 for s_ in sol)
     text = markdown("05-softmax")
     assert float(stated(r"\\ln 9 \\approx ([0-9.]+)", text, "ln 9")) == round(float(np.log(9)), 4)
+
+
+def test_lesson_9_rmsprop_draft_output():
+    """Lesson 9, exercise 9.3: what the broken draft returns on the example, as the text says."""
+    theta, grad, ms = np.array([1.0, 2.0]), np.array([0.5, -1.0]), np.array([0.5, 0.5])
+    draft = theta - 0.1 * grad / np.sqrt(ms + 0.1)
+    text = markdown("09-adaptive-optimisers")
+    quoted = stated(r"it returns θ ≈ \(([0-9.]+, [0-9.]+)\) instead", text, "the 9.3 draft's output")
+    np.testing.assert_allclose([float(v) for v in quoted.split(",")], draft, atol=5e-5)
