@@ -42,18 +42,18 @@ SHORTCUTS = {
         "softmax_stable": "return np.exp(A.log_softmax(x, axis=axis))",
         "log_softmax": "return A.log_softmax(x, axis=axis)",
         "softmax_jacobian": "return A.softmax.grad(np.asarray(x, dtype=float))",
+        "predict_labels": ["return np.log(t) - np.log1p(-t)",
+                           "return (A.sigmoid(np.asarray(logits, dtype=float)) > threshold).astype(int)"],
     },
     "06-symbolic": {
-        "quotient_rule": "return sym.quotient_rule_steps(u, v, x)[-1][1]",
+        "quotient_rule": ("(_, _), (_, _), (_, du), (_, dv), _ = sym.quotient_rule_steps(u, v, x)\n"
+                          "return du, dv, v * du - u * dv, (v * du - u * dv) / v**2"),
+        "elu_prime": "elu_prime = sp.diff(sym.elu_expr(x, alpha), x)",
         "softmax_jacobian_formula": "return sym.softmax_jacobian(logits)",
         "logistic_quarter": ("y_quarter = sym.logistic_ode_solution(sp.Rational(1, 4), x).rhs\n"
                              "shift_c = sp.log(3)"),
     },
     "07-initialisation": {
-        "dense_forward": ("layer = nn.Dense(*np.shape(W), activation=g)\n"
-                          "layer.params['W'] = np.asarray(W, dtype=float)\n"
-                          "layer.params['b'] = np.asarray(b, dtype=float)\n"
-                          "return layer.forward(x)"),
         "dense_backward": ("layer = nn.Dense(*np.shape(W), activation=g)\n"
                            "layer.params['W'] = np.asarray(W, dtype=float)\n"
                            "layer.params['b'] = np.asarray(b, dtype=float)\n"
@@ -61,7 +61,8 @@ SHORTCUTS = {
                            "grad_x = layer.backward(grad_out)\n"
                            "return grad_x, layer.grads['W'], layer.grads['b']"),
         "xavier_uniform_init": "return init.xavier_uniform(shape, rng=rng)",
-        "he_normal_init": "return init.get('he_normal')(shape, rng=rng)",
+        "he_normal_init": ("return init.get('he_normal')(shape, rng=rng) "
+                           "/ np.sqrt(1 + negative_slope ** 2)"),
         "standardise": ("Z_train, mean, std = data.standardise(X_train)\n"
                         "return Z_train, data.standardise(X_test, mean, std)[0]"),
         "batchnorm_forward": ("x = np.asarray(x, dtype=float)\n"
@@ -77,6 +78,10 @@ SHORTCUTS = {
                           "p = np.array(theta, dtype=float)\n"
                           "opt.step([p], [np.asarray(grad, dtype=float)])\n"
                           "return p, opt.velocity[0]"),
+        "epochs_to_converge": ("problem_ = surfaces.LinearRegression(x, y)\n"
+                               "path = surfaces.run(optim.SGD(learning_rate, momentum), problem_, "
+                               "(0.0, 0.0), epochs)\n"
+                               "return surfaces.converged_at(path, problem_.minimum, tol)"),
         "nesterov_step": ("opt = optim.SGD(learning_rate=learning_rate, momentum=momentum, "
                           "nesterov=True)\n"
                           "opt.velocity = [np.array(velocity, dtype=float)]\n"
@@ -108,16 +113,31 @@ SHORTCUTS = {
     },
 }
 
+# Banned exercises without a shortcut that would pass their checks: what the ban refuses does
+# not compute the answer, or the hidden tests already reject what it computes.
+NO_SHORTCUT = {
+    ("06-symbolic", "k_taylor"): "sym.gelu_coefficient_taylor solves the tanh form's coefficient, not k",
+    ("06-symbolic", "k_minimax"): "sym.gelu_coefficient_fit fits the tanh form, not sigma(kx)",
+    ("06-symbolic", "selu_parameters"): "sym.selu_constants only fits the default targets",
+    ("07-initialisation", "neuron_grad"): ("nn.Dense with nn.binary_cross_entropy divides by "
+                                          "zero on the saturated inputs the checks try"),
+    ("07-initialisation", "numeric_grad_W"): ("nn.Dense's exact gradient is rejected by the "
+                                             "hidden test at h = 1e-3"),
+}
+
 
 def replace_answer(source, body):
     """An answer cell's source with its solution region (between the solution markers)
-    replaced by ``body``, indented like the opening marker."""
-    out, inside = [], False
+    replaced by ``body``, indented like the opening marker; a list of bodies replaces the
+    cell's regions in order."""
+    bodies = [body] if isinstance(body, str) else list(body)
+    out, inside, region = [], False, 0
     for line in source.splitlines():
         if line.strip() == "### BEGIN SOLUTION":
             inside = True
             indent = line[: len(line) - len(line.lstrip())]
-            out.extend(indent + part for part in body.splitlines())
+            out.extend(indent + part for part in bodies[min(region, len(bodies) - 1)].splitlines())
+            region += 1
         elif line.strip() == "### END SOLUTION":
             inside = False
         elif not inside:

@@ -554,3 +554,112 @@ def test_sigmoid_derivative_tail_claims_of_exercise_2_2():
         assert abs(A.sigmoid(z) * A.sigmoid(-z) - true(z)) / true(z) < 1e-15
     text = markdown("02-sigmoid-tanh")
     assert r"$s = 1 - 9.4\times10^{-14}$" in text and r"from $z \approx 37$ on" in text
+
+
+# ---------------------------------------------------------------------------------------
+# issue 10 part 2: facts stated by the reworked exercises of lessons 7 and 8
+# ---------------------------------------------------------------------------------------
+def test_leaky_relu_second_moment_is_one_plus_alpha_squared_over_two():
+    """Lesson 7, exercise 7.6: E[LeakyReLU_a(z)²] = (1 + a²)/2 · Var z for symmetric z."""
+    z, a, s = sp.Symbol("z", real=True), sp.Symbol("alpha", nonnegative=True), sp.Symbol("s", positive=True)
+    density = sp.exp(-z ** 2 / (2 * s ** 2)) / (s * sp.sqrt(2 * sp.pi))
+    second = sp.integrate(z ** 2 * density, (z, 0, sp.oo)) + \
+        sp.integrate((a * z) ** 2 * density, (z, -sp.oo, 0))
+    assert sp.simplify(second - (1 + a ** 2) / 2 * s ** 2) == 0
+    text = markdown("07-initialisation")
+    assert r"(1+\alpha^2)/2" in text and "np.sqrt(1 / 500) ≈ 0.0447" in text
+    assert abs(np.sqrt(1 / 500) - 0.0447) < 5e-5 and abs(np.sqrt(2 / 500) - 0.0632) < 5e-5
+
+
+def test_cross_entropy_gradient_example_and_saturation_threshold():
+    """Lesson 7, exercise 7.1: the example's value and 'σ(z) rounds to 1 once |z| exceeds about 37'."""
+    z = 0.5 * 1.0 - 0.25 * 2.0 + 0.1
+    got = (float(mpmath.mpf(1) / (1 + mpmath.exp(-z))) - 1.0) * np.array([1.0, 2.0])
+    text = markdown("07-initialisation")
+    quoted = stated(r"array\(\[(-0\.47502)\.\.\., (-0\.95004)\.\.\.\]\)", text, "the 7.1 example")
+    assert float(quoted) == float(f"{got[0]:.5f}")
+    assert f"{got[1]:.5f}" == "-0.95004"
+    threshold = float(stated(r"once \$\|z\|\$ exceeds about (\d+)", text, "the saturation threshold"))
+    first = next(t / 100 for t in range(3000, 4000) if 1 / (1 + np.exp(-t / 100)) == 1.0)
+    assert round(first) == threshold
+
+
+def test_batchnorm_draft_cancellation_statement():
+    """Lesson 7, exercise 7.8: at 1e16 float64 numbers are 2 apart, so E[x²] − E[x]² is noise."""
+    assert np.spacing(1e16) == 2.0
+    r = np.random.default_rng(0)
+    x = 1e8 + r.standard_normal((64, 2))
+    naive = (x ** 2).mean(axis=0) - x.mean(axis=0) ** 2
+    assert np.all(np.abs(naive - x.var(axis=0)) > 0.1)
+    assert "10^{16}" in markdown("07-initialisation")
+
+
+def test_lesson_8_epochs_example_and_polyak_derivation():
+    """Lesson 8: exercise 8.3's example count ('a little over 200') and 8.5's double-root solution."""
+    x, y = surfaces.linear_data(100, slope=2.0, intercept=1.0, noise=0.5, rng=np.random.default_rng(1))
+    problem = surfaces.LinearRegression(x, y)
+    count = surfaces.converged_at(surfaces.run(optim.SGD(0.1), problem, (0.0, 0.0), 1000),
+                                  problem.minimum, tol=1e-3)
+    text = markdown("08-gradient-descent")
+    assert "is a little over 200 epochs" in text and 200 < count < 230
+    L, mu, q = sp.symbols("L mu q", positive=True)          # q = sqrt(beta)
+    eta = (1 - q) ** 2 / mu
+    assert sp.simplify(eta * L - (1 + q) ** 2).subs(q, (sp.sqrt(L / mu) - 1) / (sp.sqrt(L / mu) + 1)) \
+        .simplify() == 0
+    assert sp.simplify(eta.subs(q, (sp.sqrt(L / mu) - 1) / (sp.sqrt(L / mu) + 1))
+                       - 4 / (sp.sqrt(L) + sp.sqrt(mu)) ** 2) == 0
+    assert r"\eta\mu = (1-\sqrt\beta)^2" in text and r"\eta L = (1+\sqrt\beta)^2" in text
+    # the 8.1 draft's output quoted in the text
+    v, out = 10.0, []
+    for t in (10.0, 12.0, 8.0):
+        v = 0.5 * v + 0.5 * t
+        out.append(v)
+    assert out == [10.0, 11.0, 9.5] and "`[10.0, 11.0, 9.5]`" in text
+    # the 8.2 draft's theta on the example
+    assert np.allclose(np.array([1.0, 2.0]) - 0.1 * np.array([1.0, 0.0]), [0.9, 2.0])
+    assert "θ = (0.9, 2.0)" in text
+
+
+def test_lesson_6_reworked_exercise_examples():
+    """Lesson 6: the examples of exercises 6.1, 6.2 and 6.8 as the text states them."""
+    x = sp.Symbol("x", real=True)
+    u, v = sp.Integer(1), 1 + sp.exp(-x)
+    du, dv = sp.diff(u, x), sp.diff(v, x)
+    numerator = v * du - u * dv
+    assert (du, dv, numerator) == (0, -sp.exp(-x), sp.exp(-x))
+    assert sp.expand((1 + x**2) * 1 - x * 2 * x) == 1 - x**2
+    s = sp.Symbol("s", real=True)
+    sigma = 1 / (1 + sp.exp(-x))
+    p2 = s * (1 - s) * (1 - 2 * s)
+    assert sp.simplify(p2.subs(s, sigma) - sp.diff(sigma, x, 2)) == 0
+    text = markdown("06-symbolic")
+    decoy = stated(r"`sigma_second_poly = ([^`]+)` would be written", text, "the 6.2 decoy")
+    assert "(it is not the answer)" in text
+    assert sp.expand(sp.sympify(decoy, locals={"s": s}) - p2) != 0, "the 6.2 decoy is the answer"
+    assert "`(0, -exp(-x), exp(-x), exp(-x)/(1 + exp(-x))**2)`" in text
+    # 6.8: the defaults give SELU's constants; a variance target alone keeps alpha
+    from scipy import optimize, special
+    n1 = np.exp(0.5) * special.ndtr(-1.0) - 0.5
+    n2 = np.exp(2.0) * special.ndtr(-2.0) - 2 * np.exp(0.5) * special.ndtr(-1.0) + 0.5
+    a = -(1 / np.sqrt(2 * np.pi)) / n1
+    assert a == pytest.approx(A.SELU_ALPHA, rel=1e-12)
+    assert 1 / np.sqrt(0.5 + a * a * n2) == pytest.approx(A.SELU_LAMBDA, rel=1e-12)
+    assert "`(1.67326..., 1.05070...)`" in text and "keeps the same α" in text
+
+
+def test_lesson_5_logit_threshold_example():
+    """Lesson 5, exercise 5.5: sigma(tau) = t gives tau = ln(t / (1 - t)); ln 9 ≈ 2.1972 for t = 0.9."""
+    t, tau = sp.Symbol("t", positive=True), sp.Symbol("tau", real=True)
+    sol = sp.solve(sp.Eq(1 / (1 + sp.exp(-tau)), t), tau)
+    assert any(sp.simplify(s_ - sp.log(t / (1 - t))) == 0 for s_ in sol)
+    text = markdown("05-softmax")
+    assert float(stated(r"\\ln 9 \\approx ([0-9.]+)", text, "ln 9")) == round(float(np.log(9)), 4)
+
+
+def test_lesson_9_rmsprop_draft_output():
+    """Lesson 9, exercise 9.3: what the broken draft returns on the example, as the text says."""
+    theta, grad, ms = np.array([1.0, 2.0]), np.array([0.5, -1.0]), np.array([0.5, 0.5])
+    draft = theta - 0.1 * grad / np.sqrt(ms + 0.1)
+    text = markdown("09-adaptive-optimisers")
+    quoted = stated(r"it returns θ ≈ \(([0-9.]+, [0-9.]+)\) instead", text, "the 9.3 draft's output")
+    np.testing.assert_allclose([float(v) for v in quoted.split(",")], draft, atol=5e-5)

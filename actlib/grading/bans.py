@@ -5,7 +5,7 @@ Each lesson imports the course's reference implementations (``activations``, ``i
 exercises one call away. While an exercise's checks run the student's code, and while the
 exercise's answer cell runs, the course's implementations of what that exercise asks the
 student to write are unavailable: a call to one fails the exercise with a message that names
-the exercise and the call, e.g. "Exercise 2.4 asks you to write the sigmoid:
+the exercise and the call, e.g. "Exercise 2.5 asks you to write the sigmoid:
 `activations.sigmoid` is not available inside `sigmoid_stable`". What an exercise allows is
 stated in its text (a test checks that the text names every ban).
 
@@ -90,36 +90,57 @@ BANS = {
     },
     "05-softmax": {
         "softmax_stable": _ban("5.1", "softmax", "A.softmax", "A.log_softmax"),
-        "log_softmax": _ban("5.2", "log-softmax", "A.log_softmax"),
+        "log_softmax": _ban("5.2", "log-softmax", "A.log_softmax", "A.softmax"),
         "softmax_jacobian": _ban("5.3", "the softmax Jacobian", "A.softmax.grad"),
+        "predict_labels": _ban("5.5", "multi-label prediction without a sigmoid", "A.sigmoid"),
     },
     "06-symbolic": {
         "quotient_rule": _ban("6.1", "the quotient rule", "sym.quotient_rule_steps",
-                              "sym.sigmoid_derivative_steps"),
-        "softmax_jacobian_formula": _ban("6.4", "the softmax Jacobian", "sym.softmax_jacobian"),
+                              "sym.sigmoid_derivative_steps", "sym.tanh_derivative_steps"),
+        "elu_prime": _ban("6.3", "ELU's derivative", "sym.elu_expr", "sym.selu_expr",
+                          "sym.symbolic_derivative", "sym.derivative_table"),
+        "softmax_jacobian_formula": _ban("6.4", "the softmax Jacobian without differentiating",
+                                         "sym.softmax_jacobian", "sp.diff", "sp.Expr.diff",
+                                         "sp.Matrix.jacobian", "sp.derive_by_array"),
         "logistic_quarter": _ban("6.5", "the logistic curve through y(0) = 1/4",
                                  "sym.logistic_ode_solution"),
+        "k_taylor": _ban("6.6", "the Taylor coefficient", "sym.gelu_coefficient_taylor"),
+        "k_minimax": _ban("6.7", "the minimax fit", "sym.gelu_coefficient_fit",
+                          "sym.cdf_tanh_error"),
+        "selu_parameters": _ban("6.8", "SELU's constants from the fixed-point conditions",
+                                "sym.selu_constants", "sym.selu_moment_equations",
+                                "activations.selu"),
     },
     "07-initialisation": {
-        "dense_forward": _ban("7.2", "a dense layer's forward pass", "nn.Dense"),
-        "dense_backward": _ban("7.3", "a dense layer's backward pass", "nn.Dense"),
-        "xavier_uniform_init": _ban("7.5", "Xavier's uniform initialiser",
-                                    "init.xavier_uniform"),
-        "he_normal_init": _ban("7.6", "He's normal initialiser", "init.he_normal"),
+        "neuron_grad": _ban("7.1", "the cross-entropy gradient", "nn.binary_cross_entropy",
+                            "nn.Dense"),
+        "numeric_grad_W": _ban("7.2", "a gradient check", "nn.gradient_check", "nn.Dense"),
+        "dense_backward": _ban("7.3", "a dense layer's backward pass", "nn.Dense",
+                               "nn.gradient_check", "nn.Sequential", "nn.Activation",
+                               "nn.BatchNorm"),
+        "xavier_uniform_init": _ban("7.5", "Xavier's uniform initialiser", "nn.Dense",
+                                    "init.zeros", "init.constant", "init.normal", "init.uniform", "init.xavier_normal",
+                    "init.xavier_uniform", "init.he_normal", "init.he_uniform", "init.lecun_normal"),
+        "he_normal_init": _ban("7.6", "He's normal initialiser", "nn.Dense",
+                               "init.zeros", "init.constant", "init.normal", "init.uniform", "init.xavier_normal",
+                    "init.xavier_uniform", "init.he_normal", "init.he_uniform", "init.lecun_normal"),
         "standardise": _ban("7.7", "standardisation", "data.standardise"),
         "batchnorm_forward": _ban("7.8", "batch normalisation", "nn.BatchNorm"),
     },
     "08-gradient-descent": {
         "ewma": _ban("8.1", "the moving average", "optim.ewma"),
-        "momentum_step": _ban("8.2", "a momentum step", "optim.SGD"),
-        "nesterov_step": _ban("8.4", "a Nesterov step", "optim.SGD"),
-        "heavy_ball": _ban("8.5", "the heavy-ball constants", "optim.heavy_ball_optimal",
-                           "optim.gd_optimal"),
+        "momentum_step": _ban("8.2", "a momentum step", "optim.SGD", "optim.Adagrad", "optim.RMSprop", "optim.Adam", "optim.AdamW"),
+        "epochs_to_converge": _ban("8.3", "the training loop and its convergence counter",
+                                   "optim.SGD", "optim.Adagrad", "optim.RMSprop", "optim.Adam", "optim.AdamW", "surfaces.run",
+                                   "surfaces.train", "surfaces.converged_at",
+                                   "surfaces.LinearRegression"),
+        "nesterov_step": _ban("8.4", "a Nesterov step", "optim.SGD", "optim.Adagrad", "optim.RMSprop", "optim.Adam", "optim.AdamW"),
+        "heavy_ball": _ban("8.5", "the heavy-ball constants", "optim.heavy_ball_optimal"),
     },
     "09-adaptive-optimisers": {
-        "adagrad_step": _ban("9.1", "an Adagrad step", "optim.Adagrad"),
-        "rmsprop_step": _ban("9.3", "an RMSprop step", "optim.RMSprop"),
-        "adam_step": _ban("9.4", "an Adam step", "optim.Adam"),
+        "adagrad_step": _ban("9.1", "an Adagrad step", "optim.SGD", "optim.Adagrad", "optim.RMSprop", "optim.Adam", "optim.AdamW"),
+        "rmsprop_step": _ban("9.3", "an RMSprop step", "optim.SGD", "optim.Adagrad", "optim.RMSprop", "optim.Adam", "optim.AdamW"),
+        "adam_step": _ban("9.4", "an Adam step", "optim.SGD", "optim.Adagrad", "optim.RMSprop", "optim.Adam", "optim.AdamW"),
     },
 }
 
@@ -143,7 +164,7 @@ MODULES = {"A": "actlib.activations", "activations": "actlib.activations",
            "nrn": "actlib.neuron", "neuron": "actlib.neuron",
            "sym": "actlib.symbolic", "symbolic": "actlib.symbolic",
            "init": "actlib.init", "nn": "actlib.nn", "data": "actlib.data",
-           "optim": "actlib.optim", "surfaces": "actlib.surfaces"}
+           "optim": "actlib.optim", "surfaces": "actlib.surfaces", "sp": "sympy"}
 
 # Helpers every activation goes through: never banned (they compute nothing of their own).
 _SHARED = {"_two_prod", "_two_sum", "_split", "_as_input", "_finish", "_elementwise", "_check_param", "_native32", "_whole",
@@ -167,10 +188,11 @@ def resolve(name):
     return obj
 
 
-def _reached(fn, seen):
-    """``fn`` and the module's private functions it reaches by name or closure."""
+def _reached(fn, seen, root=False):
+    """``fn`` and the module's private functions it reaches by name or closure (a named
+    function of any library; what it reaches, only within actlib)."""
     if not isinstance(fn, types.FunctionType) or fn in seen or fn.__name__ in _SHARED \
-            or not str(getattr(fn, "__module__", "")).startswith("actlib."):
+            or not (root or str(getattr(fn, "__module__", "")).startswith("actlib.")):
         return
     seen.append(fn)
     codes = [fn.__code__]
@@ -203,13 +225,16 @@ def functions_behind(obj):
             member = getattr(member, "__func__", member)
             if isinstance(member, property):
                 for part in (member.fget, member.fset):
-                    _reached(part, seen)
+                    _reached(part, seen, root=True)
             else:
-                _reached(member, seen)
+                _reached(member, seen, root=True)
     elif isinstance(obj, types.MethodType):
-        _reached(obj.__func__, seen)
+        _reached(obj.__func__, seen, root=True)
+    elif callable(getattr(obj, "cache_clear", None)) and hasattr(obj, "__wrapped__"):
+        obj.cache_clear()          # a cached result would answer without a call
+        _reached(obj.__wrapped__, seen, root=True)
     else:
-        _reached(obj, seen)
+        _reached(obj, seen, root=True)
     return seen
 
 
