@@ -302,6 +302,10 @@ class Term:
             return "none"
         sub = self.submission(gb, assignment, student)
         rec = self.record(assignment, student).get("feedback", {})
+        graded = self.record(assignment, student).get("graded", {}).get("hash")
+        submitted = folder_hash(self.folder("submitted", student, assignment))
+        if graded and submitted and graded != submitted:
+            return "stale"  # a newer submission came in: its grades are not these
         if (sub is None or rec.get("grades") != self.fingerprint(sub)
                 or rec.get("html") != files_hash(files)):
             return "stale"
@@ -353,13 +357,8 @@ class Term:
 
     def ensure_recorded(self, assignment, step):
         """Record ``assignment`` in the gradebook if it is not there yet (a fresh clone)."""
-        from nbgrader.api import MissingEntry
-
         with self.gradebook() as gb:
-            try:
-                known = bool(gb.find_assignment(assignment).notebooks)
-            except MissingEntry:
-                known = False
+            known = self._known(gb, assignment)
         if not known:
             self.say(f"the gradebook does not know {assignment} yet: recording it from "
                      f"source/{assignment} (as setup does)")
@@ -382,12 +381,22 @@ class Term:
                 self.fail("setup", "exchange", reason)
             else:
                 self.say(f"exchange: {self.exchange} (course id {self.course_id})")
+        recorded = self.state.setdefault("recorded", {})
         for a in wanted:
+            sources = (folder_hash(self.root / "source" / a), folder_hash(self.root / "notebooks" / a))
+            with self.gradebook() as gb:
+                known = self._known(gb, a)
+            if known and recorded.get(a) == list(sources):
+                self.say(f"assignment {a}: already recorded, source/ and notebooks/ unchanged")
+                continue
             reason = self.record_assignment(a)
             if reason:
+                recorded.pop(a, None)
                 self.fail("setup", a, reason)
             else:
+                recorded[a] = list(sources)
                 self.say(f"assignment {a}: recorded in the gradebook")
+            self.save_state()
         if students:
             added = updated = 0
             with self.gradebook() as gb:
@@ -564,11 +573,11 @@ class Term:
 
     @staticmethod
     def _known(gb, assignment):
+        """Whether the gradebook ``gb`` holds ``assignment`` with its notebooks."""
         from nbgrader.api import MissingEntry
 
         try:
-            gb.find_assignment(assignment)
-            return True
+            return bool(gb.find_assignment(assignment).notebooks)
         except MissingEntry:
             return False
 
