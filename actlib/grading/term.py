@@ -161,26 +161,50 @@ class Term:
         bindir = str(Path(sys.executable).parent)
         if os.environ.get("PATH", "").split(os.pathsep)[0] != bindir:
             os.environ["PATH"] = os.pathsep.join([bindir, os.environ.get("PATH", "")])
-        try:
-            config = batch.load_config(self.root)
-        except Exception as exc:  # noqa: BLE001 - a broken config file: say so in one line
-            raise TermError(f"nbgrader_config.py cannot be loaded: {type(exc).__name__}: {exc}") \
-                from None
-        if course_id:
-            config.CourseDirectory.course_id = course_id
-        self.course_id = config.CourseDirectory.get("course_id", "")
-        if not self.course_id:
-            raise TermError("no course id: set c.CourseDirectory.course_id in nbgrader_config.py "
-                            "or pass --course ID")
-        if exchange:
-            config.Exchange.root = str(Path(exchange).resolve())
-        elif "root" not in config.Exchange:
-            config.Exchange.root = DEFAULT_EXCHANGE
-        self.exchange = Path(config.Exchange.root)
-        self.config = config
-        self.db_url = config.CourseDirectory.db_url
+        self._course_id, self._exchange, self._config = course_id, exchange, None
         self.state_path = self.root / STATE_NAME
         self.state = self._load_state()
+
+    @property
+    def config(self):
+        """The course's nbgrader configuration with the course id and exchange of this run
+        (loaded on first use, so that usage errors are reported without loading nbgrader)."""
+        if self._config is None:
+            try:
+                config = batch.load_config(self.root)
+            except Exception as exc:  # noqa: BLE001 - a broken config file: say so in one line
+                raise TermError(f"nbgrader_config.py cannot be loaded: {type(exc).__name__}: "
+                                f"{exc}") from None
+            if self._course_id:
+                config.CourseDirectory.course_id = self._course_id
+            if not config.CourseDirectory.get("course_id", ""):
+                raise TermError("no course id: set c.CourseDirectory.course_id in "
+                                "nbgrader_config.py or pass --course ID")
+            if self._exchange:
+                config.Exchange.root = str(Path(self._exchange).resolve())
+            elif "root" not in config.Exchange:
+                config.Exchange.root = DEFAULT_EXCHANGE
+            self._config = config
+        return self._config
+
+    @config.setter
+    def config(self, value):
+        self._config = value
+
+    @property
+    def course_id(self):
+        """The course id (nbgrader's; students give it to fetch and submit)."""
+        return self.config.CourseDirectory.course_id
+
+    @property
+    def exchange(self):
+        """The exchange root folder."""
+        return Path(self.config.Exchange.root)
+
+    @property
+    def db_url(self):
+        """The gradebook's database URL."""
+        return self.config.CourseDirectory.db_url
 
     # -- plumbing
 
@@ -912,6 +936,12 @@ def main(argv=None):
         return 2
     except KeyboardInterrupt:
         print("error: interrupted; rerun the step to finish it", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - one line, not a traceback (unless asked for)
+        if os.environ.get("ACTLIB_TERM_DEBUG"):
+            raise
+        print(f"error: {args.step} stopped: {type(exc).__name__}: {exc} (rerun with "
+              f"ACTLIB_TERM_DEBUG=1 for the traceback)", file=sys.stderr, flush=True)
         return 1
     if term.failures:
         print(f"{len(term.failures)} problem(s) in {args.step}; rerun the step once fixed",
