@@ -41,6 +41,8 @@ _MATHJAX_CONFIG = re.compile(r"<script\b[^>]*type\s*=\s*[\"']text/x-mathjax-conf
                              r".*?</script\s*>", re.S | re.I)
 _MTEXT = re.compile(r"(<mtext\b[^>]*>)(.*?)(</mtext>)", re.S)
 _TEXT_ESCAPE = re.compile(r"\\([_%&#$\{\} ])")
+_NS_DECLARATION = re.compile(r'\s+xmlns:ns\d+="http://www\.w3\.org/1998/Math/MathML"')
+_NS_PREFIX = re.compile(r"(</?)ns\d+:")
 _CSS_IMPORT = re.compile(r"@import\s+(?:url\()?\s*[\"']?\s*(?:https?:)?//[^;]*;", re.I)
 
 
@@ -73,6 +75,14 @@ class MathMLRenderer(IPythonRenderer):
     def inline_math(self, body):
         """A ``$...$`` (or ``\\(...\\)``) formula, as inline MathML."""
         return tex_to_mathml(body, display=False)
+
+    def heading(self, text, level, **attrs):
+        """A heading, as nbconvert makes it (an id and an anchor link), with its formulas
+        kept as plain ``<math>`` elements: nbconvert re-serialises headings with ElementTree,
+        which writes MathML as ``<ns0:math>``, an element no browser renders as maths."""
+        html = super().heading(text, level, **attrs)
+        html = _NS_DECLARATION.sub("", html)
+        return _NS_PREFIX.sub(r"\1", html)
 
     def latex_environment(self, name, body):
         """A ``\\begin{name}...\\end{name}`` environment, as block MathML."""
