@@ -568,8 +568,19 @@ class Term:
         self.say(f"grading {len(todo)} submission(s) of {assignment} with {workers} worker(s)"
                  + (f"; {skipped} unchanged since graded" if skipped else ""))
         start = time.monotonic()
+
+        def progress(line):
+            """Show the line; record a student as graded as soon as their line says so, so that
+            a run stopped half-way (a crash, Ctrl-C) resumes with the others."""
+            self.say(line)
+            done = re.match(r"\[\d+/\d+\] graded\s+(\S+): ", line)
+            if done and done.group(1) in hashes:
+                self.record(assignment, done.group(1))["graded"] = {
+                    "hash": hashes[done.group(1)], "at": _now()}
+                self.save_state()
+
         results = batch.grade_class(self.root, assignment, todo, workers=workers, feedback=False,
-                                    student_timeout=student_timeout, progress=self.say)
+                                    student_timeout=student_timeout, progress=progress)
         for r in results:
             if r.ok:
                 self.record(assignment, r.student)["graded"] = {
