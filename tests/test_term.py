@@ -404,6 +404,11 @@ def test_a_fresh_clone_goes_from_nothing_to_grades(fresh):
 
 # ------------------------------------------------------------------------------ the command line
 
+def test_help_of_the_command_names_every_step():
+    status, output = run_term(ROOT, "--help")
+    assert status == 0 and all(re.search(rf"^\s+{step}\s", output, flags=re.M) for step in STEPS), output
+
+
 @pytest.mark.parametrize("step", STEPS)
 def test_help_of_every_step(step):
     status, output = run_term(ROOT, step, "--help")

@@ -836,7 +836,8 @@ def _parser():
     common.add_argument("--exchange", metavar="DIR",
                         help=f"nbgrader's exchange folder (default: nbgrader_config.py's "
                              f"Exchange.root, {DEFAULT_EXCHANGE})")
-    parser = _Parser(prog="term.py", description=__doc__.split("\n\n")[0],
+    parser = _Parser(prog="term.py", description="The instructor's term, one step at a time: "
+                     "python tools/term.py STEP, run from the course root.",
                      epilog="Each step does only what is missing or out of date and can be rerun. "
                             "Exit status: 0 all done, 1 something failed (one line each), "
                             "2 usage error. 'term.py STEP --help' describes a step.")
