@@ -19,10 +19,9 @@ from actlib.grading.preprocessors import DropDuplicateIds, HideHiddenTests
 c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
 
 c.CourseDirectory.course_id = "activation-functions"
-# nbgrader's exchange (release, submit, collect, feedback): one folder every user can write.
-# `python tools/term.py setup` creates it (as root); `--exchange DIR` on tools/term.py, or
-# `--Exchange.root=DIR` on an nbgrader command, points elsewhere.
-c.Exchange.root = "/srv/nbgrader/exchange"
+# nbgrader's exchange is not set here: a course file in the working folder would override each
+# user's own Jupyter configuration (where a multi-user set-up puts it). tools/term.py uses
+# /srv/nbgrader/exchange unless a Jupyter configuration or --exchange DIR says otherwise.
 c.CourseDirectory.source_directory = "source"
 c.CourseDirectory.release_directory = "notebooks"
 c.CourseDirectory.solution_directory = "solutions"

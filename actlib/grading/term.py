@@ -183,9 +183,30 @@ class Term:
             if self._exchange:
                 config.Exchange.root = str(Path(self._exchange).resolve())
             elif "root" not in config.Exchange:
-                config.Exchange.root = DEFAULT_EXCHANGE
+                config.Exchange.root = self.configured_exchange() or DEFAULT_EXCHANGE
             self._config = config
         return self._config
+
+    @staticmethod
+    def configured_exchange():
+        """The exchange root set in the Jupyter configuration nbgrader reads for this user
+        (``nbgrader_config.py``/``.json`` on the Jupyter config path, e.g. ~/.jupyter or
+        /etc/jupyter), or None."""
+        from jupyter_core.paths import jupyter_config_path
+        from traitlets.config.loader import JSONFileConfigLoader, PyFileConfigLoader
+
+        for folder in jupyter_config_path():  # the first folder has the highest priority
+            for loader in (PyFileConfigLoader, JSONFileConfigLoader):
+                name = "nbgrader_config." + ("py" if loader is PyFileConfigLoader else "json")
+                if not (Path(folder) / name).is_file():
+                    continue
+                try:
+                    root = loader(name, path=folder).load_config().Exchange.get("root")
+                except Exception:  # noqa: BLE001 - a broken user file: nbgrader would say so
+                    continue
+                if root:
+                    return str(root)
+        return None
 
     @config.setter
     def config(self, value):
