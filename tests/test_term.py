@@ -203,6 +203,7 @@ def test_every_step_succeeds(term):
 def test_students_submit_under_their_own_ids(term):
     """nbgrader files a submission under the OS user (root here) unless the student gives
     --student ID: each submission is under its student's id, none under root."""
+    assert oct(term["exchange"].stat().st_mode & 0o7777) == "0o1777"  # made by setup
     inbound = term["exchange"] / COURSE / "inbound"
     owners = sorted({p.name.split("+")[0] for p in inbound.iterdir()})
     assert owners == ["alice", "bob"], owners

@@ -359,25 +359,26 @@ class Term:
     # -- setup
 
     def ensure_exchange(self):
-        """Make the exchange root (mode 0777, as nbgrader wants it) if it is missing; return the
-        reason it cannot be used, or None."""
+        """Make the exchange root if it is missing: mode 1777, writable by every user (as
+        nbgrader wants it), and, with the sticky bit, no one removes another's files. Return
+        the reason it cannot be used, or None."""
         root = self.exchange
         try:
             if not root.is_dir():
                 root.mkdir(parents=True)
-                root.chmod(0o777)
-                self.say(f"made the exchange {root} (mode 777: every user writes their own "
-                         f"submission there)")
+                root.chmod(0o1777)
+                self.say(f"made the exchange {root} (mode 1777: every user writes their own "
+                         f"submission there, and removes no one else's)")
             elif stat.S_IMODE(root.stat().st_mode) & 0o777 != 0o777:
                 if os.geteuid() == root.stat().st_uid or os.geteuid() == 0:
-                    root.chmod(0o777)
-                    self.say(f"set the exchange {root} to mode 777 (students must write there)")
+                    root.chmod(0o1777)
+                    self.say(f"set the exchange {root} to mode 1777 (students must write there)")
                 else:
                     return (f"the exchange {root} is not writable by everyone; its owner must run: "
-                            f"chmod 777 {root}")
+                            f"chmod 1777 {root}")
         except PermissionError:
             return (f"cannot make the exchange {root}: permission denied; run as root: "
-                    f"mkdir -p {root} && chmod 777 {root}")
+                    f"mkdir -p {root} && chmod 1777 {root}")
         except OSError as exc:
             return f"cannot make the exchange {root}: {exc.strerror or exc}"
         return None
@@ -873,7 +874,7 @@ def _parser():
             "record every assignment of source/ in the gradebook (its notebooks and graded cells, "
             "as nbgrader generate_assignment does; notebooks/ is checked against it) and the "
             "students of a roster CSV (columns id,first_name,last_name,email; only id required); "
-            "make the exchange folder (mode 777). Rerunnable: adds and updates, never removes.")
+            "make the exchange folder (mode 1777). Rerunnable: adds and updates, never removes.")
     p.add_argument("--roster", metavar="CSV", help="the roster CSV to add or update students from")
     p.add_argument("--assignment", action="append", metavar="ID",
                    help="record only this assignment (repeatable; default: all of source/)")
