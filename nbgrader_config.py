@@ -13,11 +13,15 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Clea
                                     SaveAutoGrades)
 
 from actlib.grading.execute import GradedExecute
+from actlib.grading.feedback import OfflineFeedbackExporter
 from actlib.grading.preprocessors import DropDuplicateIds, HideHiddenTests
 
 c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
 
 c.CourseDirectory.course_id = "activation-functions"
+# nbgrader's exchange is not set here: a course file in the working folder would override each
+# user's own Jupyter configuration (where a multi-user set-up puts it). tools/term.py uses
+# /srv/nbgrader/exchange unless a Jupyter configuration or --exchange DIR says otherwise.
 c.CourseDirectory.source_directory = "source"
 c.CourseDirectory.release_directory = "notebooks"
 c.CourseDirectory.solution_directory = "solutions"
@@ -70,3 +74,6 @@ c.LimitOutput.max_traceback = 60
 # Feedback: the hidden tests' code and traceback lines are removed; the student keeps the
 # score and the failure message of each test cell.
 c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+# Feedback renders its formulas offline, as MathML made at generation time, and loads no script
+# or stylesheet from the network (actlib.grading.feedback says why not a local MathJax).
+c.GenerateFeedback.exporter_class = OfflineFeedbackExporter
