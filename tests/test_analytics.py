@@ -220,6 +220,9 @@ def test_normalise_message_groups_numbers_and_arrays():
     assert a == b
     assert a == ("f([…] (shape (#,), dtype float64)) is wrong at index (#,): expected #, got #")
     assert normalise_message("array([[1, 2], [3, 4]]) != x1") == "array([…]) != x1"
+    assert normalise_message("p([[1. 2.]\n [3. 4.]\n ...\n [5. 6.]] (shape (9, 2))) is wrong") \
+        == "p([…] (shape (#, #))) is wrong"
+    assert normalise_message("see [a, b] and [...]") == "see [a, b] and [...]"
     assert normalise_message("NameError: name 'x' is not defined") != a
     assert len(normalise_message("x" * 1000)) == 300
 

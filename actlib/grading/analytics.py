@@ -123,12 +123,13 @@ def parse_exercises(course_root, assignment):
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?![\w])"
                      r"|(?<![\w.])[-+]?\b(?:nan|inf)\b(?![\w.])", re.I)
-_NUMBERS_IN_BRACKETS = re.compile(r"\[(?:[\s#,…]|\[…\])*#(?:[\s#,…]|\[…\])*\]|\[(?:\s*\[…\]\s*,?)+\]")
+_ITEM = r"(?:[\s#,.…]|\[…\])"
+_NUMBERS_IN_BRACKETS = re.compile(rf"\[{_ITEM}*(?:#|\[…\]){_ITEM}*\]")
 
 
 def normalise_message(message, limit=300):
     """``message`` with numbers replaced by ``#`` and bracketed runs of numbers (lists, NumPy
-    arrays, nested ones) by ``[…]``, ANSI colours removed, whitespace folded, cut at ``limit``
+    arrays, nested ones, NumPy's ``...`` summaries) by ``[…]``, ANSI colours removed, whitespace folded, cut at ``limit``
     characters: the same mistake on different inputs gives the same text. Names that contain
     digits (``float64``, ``x1``) are kept."""
     text = _ANSI.sub("", message or "")
