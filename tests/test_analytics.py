@@ -15,6 +15,7 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -348,12 +349,18 @@ def test_cli_writes_the_report_and_says_what_is_wrong(toy, tmp_path, capsys):
     import report
 
     course = shutil.copytree(toy[0], tmp_path / "course")
+    # the course's gradebook has its own course id: reading it must not add nbgrader's default
+    with sqlite3.connect(course / "gradebook.db") as con:
+        con.execute("UPDATE course SET id = 'activation-functions'")
+        con.execute("UPDATE assignment SET course_id = 'activation-functions'")
     assert report.main(["nope", "--root", str(course)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "no assignment 'nope'" in err and "known: toy" in err
     out = tmp_path / "out"
     assert report.main([A, "--root", str(course), "--out", str(out)]) == 0
     assert (out / "index.html").is_file() and (out / "scores.csv").is_file()
+    with sqlite3.connect(course / "gradebook.db") as con:
+        assert con.execute("SELECT id FROM course").fetchall() == [("activation-functions",)]
     capsys.readouterr()
     # a course with the assignment but no gradebook
     empty = tmp_path / "empty"

@@ -167,6 +167,22 @@ def _cell_errors(cell):
     return lines
 
 
+def _course_id(db):
+    """The course id stored in the gradebook ``db`` (its first), so that opening it adds no
+    course row; nbgrader's default when it holds none."""
+    import sqlite3
+
+    try:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=60)
+        try:
+            row = con.execute("SELECT id FROM course ORDER BY id LIMIT 1").fetchone()
+        finally:
+            con.close()
+    except sqlite3.Error:
+        row = None
+    return row[0] if row else "default_course"
+
+
 def load_class(course_root, assignment):
     """Read the graded class of ``assignment`` from the course at ``course_root`` (see
     `ClassData`). Raises `ReportError` when the assignment is not in ``source/`` or nothing
@@ -184,7 +200,7 @@ def load_class(course_root, assignment):
     from nbgrader.api import Gradebook, MissingEntry
 
     grades, totals = {}, {}
-    with Gradebook(f"sqlite:///{db}") as gb:
+    with Gradebook(f"sqlite:///{db}?timeout=60", _course_id(db)) as gb:
         try:
             submissions = gb.find_assignment(assignment).submissions
         except MissingEntry:
