@@ -353,6 +353,9 @@ def test_cli_writes_the_report_and_says_what_is_wrong(toy, tmp_path, capsys):
     with sqlite3.connect(course / "gradebook.db") as con:
         con.execute("UPDATE course SET id = 'activation-functions'")
         con.execute("UPDATE assignment SET course_id = 'activation-functions'")
+    with pytest.raises(SystemExit) as help_exit:
+        report.main(["--help"])
+    assert help_exit.value.code == 0 and "--out DIR" in capsys.readouterr().out
     assert report.main(["nope", "--root", str(course)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "no assignment 'nope'" in err and "known: toy" in err
