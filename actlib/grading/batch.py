@@ -13,6 +13,10 @@ worker that stays on one student longer than ``student_timeout`` seconds is kill
 kernel), the student reported, and a fresh worker takes the rest. The gradebook is SQLite; the
 course configuration opens it with a busy timeout, so parallel workers wait for each other's
 short writes instead of failing.
+
+Each finished student is also appended, as one JSON line (assignment, student, ok, seconds,
+score, message, time), to the course's git-ignored ``grading-log.jsonl`` (`GRADING_LOG`):
+the grading time per student that the class report (`actlib.grading.analytics`) shows.
 """
 import json
 import os
@@ -26,7 +30,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Result", "grade_class", "precheck", "students_of", "notebook_names"]
+__all__ = ["Result", "grade_class", "precheck", "students_of", "notebook_names", "GRADING_LOG",
+           "read_grading_log"]
+
+#: The log of graded students, one JSON line each, in the course root (git-ignored).
+GRADING_LOG = "grading-log.jsonl"
 
 
 @dataclass
@@ -73,6 +81,42 @@ def precheck(assignment, student, root):
         if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
             return f"{path.name} is not a notebook: it has no list of cells"
     return None
+
+
+def _log_results(root, assignment, results, workers):
+    """Append one JSON line per result to ``root/GRADING_LOG``; return None, or the reason
+    the log could not be written (grading goes on without it)."""
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    lines = "".join(json.dumps({"assignment": assignment, "student": r.student, "ok": r.ok,
+                                "seconds": round(r.seconds, 3), "score": r.score,
+                                "max_score": r.max_score, "message": r.message,
+                                "workers": workers, "finished": stamp}) + "\n"
+                    for r in results)
+    try:
+        with open(Path(root) / GRADING_LOG, "a", encoding="utf-8") as fh:
+            fh.write(lines)
+    except OSError as exc:
+        return f"could not write {GRADING_LOG}: {exc}"
+    return None
+
+
+def read_grading_log(root, assignment):
+    """{student: the last logged entry (a dict) of ``assignment``} from ``root/GRADING_LOG``
+    ({} when there is no log); lines that are not JSON objects are skipped."""
+    path = Path(root) / GRADING_LOG
+    found = {}
+    if not path.is_file():
+        return found
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(entry, dict) and entry.get("assignment") == assignment \
+                    and isinstance(entry.get("student"), str):
+                found[entry["student"]] = entry
+    return found
 
 
 def _worker_command(root, assignment, feedback):
@@ -146,6 +190,10 @@ def grade_class(root, assignment, students, *, workers=None, feedback=True,
         say(f"[{done[0]}/{total}] NOT GRADED  {r.student}: {r.message}")
 
     workers = max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
+    if results:
+        problem = _log_results(root, assignment, list(results.values()), workers)
+        if problem:
+            say(f"warning: {problem}")
     cmd = _worker_command(root, assignment, feedback)
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
@@ -173,6 +221,9 @@ def grade_class(root, assignment, students, *, workers=None, feedback=True,
         status = "graded    " if result.ok else "NOT GRADED"
         say(f"[{done[0]}/{total}] {status}  {result.student}: {result.message}"
             f" ({result.seconds:.1f} s)")
+        problem = _log_results(root, assignment, [result], workers)
+        if problem:
+            say(f"warning: {problem}")
 
     for _ in range(min(workers, len(pending))):
         feed(start_worker())
