@@ -19,8 +19,8 @@ SHORTCUTS = {
         "collapse": "return nrn.collapse_linear(W1, b1, W2, b2)",
     },
     "02-sigmoid-tanh": {
-        "sigmoid_naive": "return activations.sigmoid(np.asarray(z, dtype=float))",
-        "sigmoid_grad": "return activations.get('sigmoid').grad(z)",
+        "sigmoid_naive": "return activations.sigmoid(z)",
+        "sigmoid_grad": "return activations.tanh.grad(np.asarray(z) / 2) / 4",
         "sigmoid_stable": "return activations.softplus.grad(z)",
         "tanh_from_sigmoid": "return activations.tanh(z)",
     },
@@ -35,9 +35,8 @@ SHORTCUTS = {
     },
     "04-smooth-activations": {
         "softplus_stable": "return A.softplus(x)",
-        "softplus_grad": "return A.sigmoid(x)",
+        "softplus_grad_from_output": "return A.sigmoid(s + np.log(-np.expm1(-s)))",
         "gelu_exact": "return A.gelu(x)",
-        "swish": "return x * A.sigmoid(beta * np.asarray(x))",
     },
     "05-softmax": {
         "softmax_stable": "return np.exp(A.log_softmax(x, axis=axis))",

@@ -35,8 +35,9 @@ def exercise_text(nb, answer):
     parts = []
     for cell in reversed(nb.cells[:index]):
         if cell.cell_type == "markdown":
-            parts.insert(0, cell.source)
-            if re.match(r"#+ Exercise \d+\.\d+", cell.source.lstrip()):
+            headers = list(re.finditer(r"^#+ Exercise \d+\.\d+", cell.source, flags=re.M))
+            parts.insert(0, cell.source[headers[-1].start():] if headers else cell.source)
+            if headers:
                 return "\n".join(parts)
     return "\n".join(parts)
 

@@ -455,7 +455,8 @@ def test_students_see_their_notebook_and_no_instructor_tool(student_lab, page):
             message = (f"`{name}` is not answered yet: write your answer in its cell, in place "
                        f"of `raise NotImplementedError()`, and run that cell.")
             assert message in report, f"Validate did not report the course's message:\n{report}"
-        assert "`x_counter` is not defined: if it is an exercise's answer" in report, report
+        assert ("`x_counter` is not answered yet: write your answer in its cell, in place of "
+                "`raise NotImplementedError()`, and run that cell.") in report, report
         assert "Traceback" not in report, f"Validate showed a traceback:\n{report}"
         page.screenshot(path=str(_student_shot("validate.png")))
     finally:

@@ -116,6 +116,11 @@ def test_not_implemented_is_reported_plainly():
         checks.check_function(stub, good_sigmoid, [0.0], name="sigmoid")
     with pytest.raises(AssertionError, match=r"^`stub` is not answered yet"):
         checks.check_raises(stub, (0.0,), ValueError)
+    try:
+        undefined_answer  # noqa: F821 - the point of the test
+    except NameError as exc:
+        error = checks.not_set(exc)
+    assert str(error).startswith("`undefined_answer` is not answered yet: write your answer")
 
 
 def test_check_grad_against_finite_differences():

@@ -13,6 +13,8 @@ builds a class of submissions and grades it with the instructor's command
   refused call (`actlib.grading.bans`);
 * ``stub_<id>``: for an exercise without such a shortcut, the solution with that answer
   replaced by the release stub — loses exactly the points of that exercise's test cells;
+* for the second assignment also ``silenced``: the naive sigmoid with NumPy's overflow warning
+  switched off inside the answer (right numbers, but not the stable form the exercise asks);
 * for the first assignment also a realistic wrong answer, a submission whose failing test
   cells were deleted, one with a duplicated graded cell and one with malformed JSON;
 * for the capstone, ``broken_backward``: the solution with a deliberately broken backward pass,
@@ -43,6 +45,7 @@ CAPSTONE = "10-capstone"
 # The capstone's deliberately broken backward pass: the ReLU derivative with its inequality
 # reversed, 1[z < 0] instead of 1[z > 0] (a realistic slip that still trains, badly).
 BROKEN_BACKWARD = ("(z > 0)", "(z < 0)")
+SECOND = "02-sigmoid-tanh"
 SOLUTION_BEGIN, SOLUTION_END = "### BEGIN SOLUTION", "### END SOLUTION"
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 
@@ -144,6 +147,8 @@ class Graded:
             self._build_broken_submissions()
         if self.assignment == CAPSTONE:
             self._build_broken_backward()
+        if self.assignment == SECOND:
+            self._build_silenced_submission()
 
     def _build_broken_submissions(self):
         name = FIRST
@@ -188,6 +193,22 @@ class Graded:
         submit(self.root, CAPSTONE, "broken_backward", {name: broken})
         self.expected_fail["broken_backward"] = {"test_backward_visible", "test_backward_hidden",
                                                  "test_train_visible", "test_train_hidden"}
+
+    def _build_silenced_submission(self):
+        """The naive sigmoid with NumPy's overflow warning switched off inside the answer: its
+        results are right (1/(1 + inf) = 0), but the course asks for a form that never
+        overflows, so the stable sigmoid's tests must fail, and nothing else."""
+        name = self.assignment
+        nb = copy.deepcopy(self.solution[name])
+        for cell in nb.cells:
+            if nbgrader_meta(cell).get("grade_id") == "sigmoid_stable":
+                cell.source = replace_answer(cell.source, (
+                    "z = np.asarray(z)\n"
+                    "with np.errstate(over='ignore'):\n"
+                    "    return 1 / (1 + np.exp(-z))"))
+        submit(self.root, name, "silenced", {name: nb})
+        self.expected_fail["silenced"] = {"test_sigmoid_stable_visible",
+                                          "test_sigmoid_stable_hidden"}
 
     def scores(self, student):
         return cell_scores(self.assignment, student, self.root)

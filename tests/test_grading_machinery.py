@@ -331,3 +331,19 @@ def test_sandbox_refuses_to_run_without_a_command(tmp_path):
     result = subprocess.run([sys.executable, "-m", "actlib.grading.sandbox", "--runtime",
                              str(tmp_path)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "no command" in result.stderr
+
+
+def test_answers_that_silence_warnings_are_found_and_fail_their_tests():
+    from actlib.grading.runner import GraderSession, silencers
+
+    source = ("def f(z):\n    # np.errstate would be cheating\n    s = 'seterr'\n"
+              "    with np.errstate(over='ignore'):\n        return 1 / (1 + np.exp(-z))\n")
+    assert silencers(source) == ["errstate"]
+    assert silencers("import warnings\nwarnings.simplefilter('ignore')\nnp.seterr(all='ignore')") \
+        == ["simplefilter", "seterr"]
+    assert silencers("def f(z):\n    return np.exp(-abs(z))  # no errstate here\n") == []
+    session = GraderSession({}, {"test_f_visible": "assert True", "test_g_visible": "pass"})
+    session.silenced["f"] = ["errstate"]
+    out = session.run_test("test_f_visible", link=object())
+    assert out[0]["ename"] == "AssertionError"
+    assert "the cell of `f` switches warnings off (`errstate`)" in out[0]["evalue"]

@@ -639,3 +639,96 @@ def test_capstone_comparison_and_measurements_as_the_model_answers_state():
     relu_slip = gradient_error("relu", lambda c: [(a, np.maximum(z, 0.0)) for a, z in c])
     tanh_slip = gradient_error("tanh", lambda c: [(a, np.tanh(z)) for a, z in c])
     assert relu_slip < 1e-8 and 0.1 <= tanh_slip <= 1.0, (relu_slip, tanh_slip)
+
+
+# ---------------------------------------------------------------------------------------
+# lesson 2: where the textbook sigmoid and tanh overflow (exercise 2.4 and section 6)
+# ---------------------------------------------------------------------------------------
+def test_naive_sigmoid_and_tanh_overflow_where_lesson_2_says():
+    import warnings
+    text = markdown("02-sigmoid-tanh")
+    assert r"$z \lesssim -710$ (float64) or $-89$ (float32)" in text
+    assert r"$|z| \ge 710$" in text
+    def overflows(z):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            1 / (1 + np.exp(-z))
+        return bool(caught)
+    assert not overflows(np.float64(-709.0)) and overflows(np.float64(-710.0))
+    assert not overflows(np.float32(-88.0)) and overflows(np.float32(-89.0))
+    # the limits exercise 2.4 asks for: minus the logarithm of the largest finite number
+    assert -710 < -np.log(np.finfo(np.float64).max) < -709
+    assert -89 < -np.log(np.float64(np.finfo(np.float32).max)) < -88
+    with np.errstate(over="ignore", invalid="ignore"):
+        z = np.array([709.0, 710.0])
+        textbook = (np.exp(z) - np.exp(-z)) / (np.exp(z) + np.exp(-z))
+    assert textbook[0] == 1.0 and np.isnan(textbook[1])
+    # tanh'(0) = 4 σ'(0): "four times σ′'s peak"
+    assert A.tanh.grad(0.0) == 4 * A.sigmoid.grad(0.0)
+
+
+# ---------------------------------------------------------------------------------------
+# lesson 3: sparsity of the seeded layer of exercise 3.3
+# ---------------------------------------------------------------------------------------
+def test_relu_sparsity_prediction_and_bias_shift():
+    from actlib import init
+    from scipy.stats import norm
+    text = markdown("03-relu-family")
+    assert r"\Phi(1/\sqrt2) \approx 0.76" in text
+    assert r"\sqrt{256 \cdot 2/256} = \sqrt2" in text
+    assert round(float(norm.cdf(1 / np.sqrt(2))), 2) == 0.76
+    r = np.random.default_rng(21)                       # context_sparse_layer
+    X = r.standard_normal((1000, 256))
+    W = init.he_normal((256, 512), rng=r)
+    Z = X @ W
+    assert abs(np.mean(A.relu(Z) == 0) - 0.5) < 0.005   # "only by sampling noise"
+    assert Z.std() == pytest.approx(np.sqrt(2), rel=0.01)
+    assert np.mean(A.relu(Z - 1) == 0) == pytest.approx(norm.cdf(1 / np.sqrt(2)), abs=0.005)
+
+
+# ---------------------------------------------------------------------------------------
+# lesson 4: softplus from its output, and the minimum of swish (exercises 4.1, 4.2, 4.5)
+# ---------------------------------------------------------------------------------------
+def test_softplus_facts_of_lesson_4():
+    x = sp.Symbol("x", real=True)
+    s = sp.log(1 + sp.exp(x))
+    assert sp.simplify(sp.diff(s, x) - (1 - sp.exp(-s))) == 0        # softplus' = 1 - e^(-s)
+    assert sp.simplify(sp.diff(s, x) - 1 / (1 + sp.exp(-x))) == 0      # = sigma
+    assert 1.0 + np.exp(-40.0) == 1.0 and np.finfo(np.float64).eps == pytest.approx(2.2e-16, rel=0.01)
+    assert float(mpmath.log(1 + mpmath.exp(-40))) == 4.248354255291589e-18
+    text = markdown("04-smooth-activations")
+    assert "`4.248354255291589e-18`" in text and "$2.2\\times10^{-16}$" in text
+
+
+def test_swish_minimum_as_lesson_4_derives_it():
+    w = mpmath.lambertw(mpmath.exp(-1)).real
+    x_star = -1 - w
+    assert abs(x_star - (-1 - mpmath.exp(x_star))) < 1e-30              # x* = -1 - e^(x*)
+    silu = lambda t: t / (1 + mpmath.exp(-t))
+    assert abs(mpmath.diff(silu, x_star)) < 1e-30 and abs(silu(x_star) - (x_star + 1)) < 1e-30
+    assert mpmath.diff(silu, x_star, 2) > 0                             # a minimum
+    assert abs(mpmath.exp(x_star) - mpmath.mpf("0.28")) < 0.005          # the contraction factor
+    for beta in (1, 2, mpmath.mpf("1.702"), 1000):                      # swish_beta(x) = SiLU(beta x)/beta
+        f = lambda t: t / (1 + mpmath.exp(-beta * t))
+        assert abs(mpmath.diff(f, x_star / beta)) < 1e-25
+        assert abs(f(x_star / beta) - (x_star + 1) / beta) < 1e-30
+    text = markdown("04-smooth-activations")
+    assert float(stated(r"x\^\* = -1 - W\(1/e\) \\approx (-[0-9.]+)", text, "x*")) == round(float(x_star), 4)
+    assert float(stated(r"and \$x\^\* \+ 1 \\approx (-[0-9.]+)", text, "the SiLU minimum")) == round(float(x_star + 1), 4)
+    pair = stated(r"`swish_minimum\(2\.0\)` about\s*`\((-[0-9.]+, -[0-9.]+)\)`", text, "the beta = 2 example")
+    assert [float(v) for v in pair.split(",")] == [round(float(x_star / 2), 4), round(float((x_star + 1) / 2), 4)]
+
+
+def test_sigmoid_derivative_tail_claims_of_exercise_2_2():
+    mpmath.mp.dps = 40
+    true = lambda z: mpmath.exp(-z) / (1 + mpmath.exp(-z)) ** 2
+    s30 = A.sigmoid(30.0)
+    rel30 = abs(s30 * (1 - s30) - true(30)) / true(30)
+    assert 1e-4 < rel30 < 1e-2                                   # "about three correct digits"
+    assert A.sigmoid(36.0) < 1.0 and A.sigmoid(37.0) == 1.0      # "from z ≈ 37 on, s rounds to 1"
+    assert float(true(40)) == pytest.approx(4.2e-18, rel=0.02)
+    assert float(1 - mpmath.mpf(1) / (1 + mpmath.exp(-30))) == pytest.approx(9.4e-14, rel=0.01)
+    for z in (-700.0, -40.0, 30.0, 40.0, 700.0):                 # the product form is accurate
+        assert abs(A.sigmoid(z) * A.sigmoid(-z) - true(z)) / true(z) < 1e-15
+    text = markdown("02-sigmoid-tanh")
+    assert r"$s = 1 - 9.4\times10^{-14}$" in text and r"from $z \approx 37$ on" in text

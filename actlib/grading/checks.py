@@ -25,6 +25,7 @@ import numpy as np
 __all__ = [
     "unanswered",
     "undefined",
+    "not_set",
     "as_array",
     "check_function",
     "check_value",
@@ -51,6 +52,15 @@ def undefined(name):
     return (f"`{name}` is not defined: if it is an exercise's answer, the exercise is not "
             f"answered yet (or its cell was not run) — write your answer in its cell, in place "
             f"of `raise NotImplementedError()`, and run that cell.")
+
+
+def not_set(exc):
+    """The AssertionError a test cell raises when an answer variable is missing: the
+    unanswered message for the name of ``exc`` (a NameError).
+
+    Test cells read answer variables as ``try: _v = (a, b)`` / ``except NameError as _exc:
+    raise checks.not_set(_exc) from None``."""
+    return AssertionError(unanswered(f"`{getattr(exc, 'name', None) or exc}`"))
 
 
 def _show_unanswered_in_the_kernel():

@@ -34,7 +34,7 @@ from nbgrader.utils import is_grade, is_solution
 from traitlets import Enum, Float, Integer
 
 from actlib.grading.remote import KernelGone, KernelLink
-from actlib.grading.runner import GraderSession
+from actlib.grading.runner import GraderSession, silencers
 from actlib.grading import sandbox
 
 __all__ = ["GradedExecute"]
@@ -117,6 +117,10 @@ class GradedExecute(Execute):
             cell.outputs = [_note(f"Not run: {self._gone}.")]
             return cell, resources
         self._output_sizes[index] = 0
+        if grade_id and is_solution(cell):
+            switches = silencers(cell.source)
+            if switches:
+                self._session.silenced[grade_id] = switches
         ban = self._session.ban(grade_id) if grade_id and is_solution(cell) else None
         if ban is not None:
             self._hold_ban(ban)

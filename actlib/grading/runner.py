@@ -21,6 +21,7 @@ import builtins
 import contextlib
 import io
 import time
+import tokenize
 import traceback
 import warnings
 
@@ -97,12 +98,37 @@ def free_names(source):
     return loads - bound - _BUILTINS
 
 
-def _answer_of(grade_id):
-    """The answer a test cell checks, by the course's naming (``test_<answer>_visible``)."""
+def answer_of(grade_id):
+    """The answer cell a test cell checks, by the course's naming (``test_<answer>_visible``
+    / ``test_<answer>_hidden``), or None."""
     for suffix in ("_visible", "_hidden"):
         if grade_id.startswith("test_") and grade_id.endswith(suffix):
-            return f"`{grade_id[len('test_'):-len(suffix)]}`"
-    return "this exercise"
+            return grade_id[len("test_"):-len(suffix)]
+    return None
+
+
+def _answer_of(grade_id):
+    answer = answer_of(grade_id)
+    return f"`{answer}`" if answer else "this exercise"
+
+
+# What switches NumPy's floating-point warnings (or Python's warnings) off inside an answer.
+SILENCERS = ("errstate", "seterr", "simplefilter", "filterwarnings", "catch_warnings",
+             "suppress_warnings")
+
+
+def silencers(source):
+    """The warning switches an answer cell's code uses (names in `SILENCERS`, found as code
+    tokens: comments and strings do not count)."""
+    found = []
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return found
+    for tok in tokens:
+        if tok.type == tokenize.NAME and tok.string in SILENCERS and tok.string not in found:
+            found.append(tok.string)
+    return found
 
 
 def _error(ename, evalue):
@@ -124,6 +150,7 @@ class GraderSession:
         self.log = log
         self.assignment = assignment         # whose exercise bans apply (actlib.grading.bans)
         self.refused = {}                    # Ban -> message: a banned call in its answer cell
+        self.silenced = {}                   # answer grade id -> warning switches it uses
         self.namespace = {"__name__": "__grader__", "__builtins__": builtins}
         self._fetched = set()
         self._ran_context = set()
@@ -199,6 +226,13 @@ class GraderSession:
         ban = self.ban(grade_id)
         if ban is not None and ban in self.refused:
             return [_error("AssertionError", self.refused[ban])]
+        switches = self.silenced.get(answer_of(grade_id))
+        if switches:
+            return [_error("AssertionError", (
+                f"the cell of {_answer_of(grade_id)} switches warnings off "
+                f"({', '.join(f'`{name}`' for name in switches)}): the course asks for code that "
+                f"never overflows, divides by zero or takes an invalid value, so an answer may "
+                f"not silence NumPy's warnings. Rewrite it so that nothing needs silencing."))]
         start = time.monotonic()
         link.deadline = start + self.timeout
         link.ban = ban

@@ -1,0 +1,217 @@
+"""Run a notebook's test cells in the grader's process, against the student's kernel.
+
+What a test cell may use, in the grader's namespace of one notebook:
+
+* the names bound by *context cells* — locked cells whose grade id starts with ``context``
+  (the imports, the symbols, the problem set up for the exercises) — run here from the
+  gradebook's copy of their source, in notebook order, as they are met;
+* the names an earlier test cell bound (helpers shared by the visible and the hidden test);
+* every other name the test cell reads — the student's answers — fetched from the kernel as
+  data before each test cell (functions as proxies). A name the kernel does not have is left
+  undefined, so the test meets the same NameError as in the kernel. (The course's tests check
+  that test cells read nothing else from the kernel: tests/test_course_files.py.)
+
+The test cell's source is the gradebook's (nbgrader restores it anyway), so what the student's
+notebook holds in that cell does not matter. The verdict is made here: the cell passes when its
+code ran to the end here without an exception, a warning or stderr output; the outputs written
+back into the notebook (what nbgrader grades) are the ones recorded here.
+"""
+import ast
+import builtins
+import contextlib
+import io
+import time
+import traceback
+import warnings
+
+import nbformat
+
+from actlib.grading.remote import KernelGone
+
+__all__ = ["bound_names", "free_names", "GraderSession", "CONTEXT_PREFIX"]
+
+CONTEXT_PREFIX = "context"
+_BUILTINS = set(dir(builtins))
+
+
+class _Scope(ast.NodeVisitor):
+    """Top-level bindings of a cell (not those inside functions, classes or comprehensions)."""
+
+    def __init__(self):
+        self.names = set()
+
+    def visit_FunctionDef(self, node):
+        self.names.add(node.name)
+
+    visit_AsyncFunctionDef = visit_ClassDef = visit_FunctionDef
+
+    def visit_Lambda(self, node):
+        pass
+
+    def visit_ListComp(self, node):
+        pass
+
+    visit_SetComp = visit_DictComp = visit_GeneratorExp = visit_ListComp
+
+    def visit_Name(self, node):
+        if isinstance(node.ctx, (ast.Store, ast.Del)):
+            self.names.add(node.id)
+
+    def visit_alias(self, node):
+        self.names.add((node.asname or node.name).split(".")[0])
+
+    def visit_ExceptHandler(self, node):
+        if node.name:
+            self.names.add(node.name)
+        self.generic_visit(node)
+
+
+def _parse(source):
+    lines = [ln for ln in source.splitlines() if not ln.lstrip().startswith(("%", "!"))]
+    return ast.parse("\n".join(lines))
+
+
+def bound_names(source):
+    """Names a cell binds at top level (assignments, defs, imports, loop targets...)."""
+    scope = _Scope()
+    scope.visit(_parse(source))
+    return scope.names
+
+
+def free_names(source):
+    """Names a cell reads that it does not bind itself anywhere, builtins excluded."""
+    tree = _parse(source)
+    loads, bound = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (loads if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, ast.alias):
+            bound.add((node.asname or node.name).split(".")[0])
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+    return loads - bound - _BUILTINS
+
+
+def _error(ename, evalue):
+    return nbformat.v4.new_output("error", ename=ename, evalue=evalue,
+                                  traceback=[f"{ename}: {evalue}"])
+
+
+def _stream(name, text):
+    return nbformat.v4.new_output("stream", name=name, text=text)
+
+
+class GraderSession:
+    """The grader's namespace for one notebook and the cells it knows from the gradebook."""
+
+    def __init__(self, contexts, tests, timeout=120.0, log=None):
+        self.contexts = dict(contexts)       # grade id -> source of context cells
+        self.tests = dict(tests)             # grade id -> source of autograded test cells
+        self.timeout = timeout
+        self.log = log
+        self.namespace = {"__name__": "__grader__", "__builtins__": builtins}
+        self._fetched = set()
+        self._ran_context = set()
+
+    @classmethod
+    def from_gradebook(cls, db_url, notebook, assignment, timeout=120.0, log=None):
+        from nbgrader.api import Gradebook
+
+        with Gradebook(db_url) as gb:
+            nb = gb.find_notebook(notebook, assignment)
+            solutions = {c.name for c in nb.solution_cells}
+            graded = {c.name for c in nb.grade_cells}
+            contexts, tests = {}, {}
+            for cell in nb.source_cells:
+                if cell.cell_type != "code" or cell.name in solutions:
+                    continue
+                if cell.name in graded:
+                    tests[cell.name] = cell.source
+                elif cell.locked and cell.name.startswith(CONTEXT_PREFIX):
+                    contexts[cell.name] = cell.source
+        return cls(contexts, tests, timeout=timeout, log=log)
+
+    def is_test(self, grade_id):
+        return grade_id in self.tests
+
+    def is_context(self, grade_id):
+        return grade_id in self.contexts
+
+    def run_context(self, grade_id):
+        """Run a context cell's (gradebook) source here, once; return an error text or None."""
+        if grade_id in self._ran_context:
+            return None
+        self._ran_context.add(grade_id)
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), \
+                warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                exec(compile(self.contexts[grade_id], f"<{grade_id}>", "exec"), self.namespace)
+            except Exception as exc:  # noqa: BLE001 - an instructor error, reported in the log
+                text = f"context cell {grade_id} failed in the grader: {type(exc).__name__}: {exc}"
+                if self.log:
+                    self.log.error("[actlib] %s", text)
+                return text
+        return None
+
+    def _ensure_contexts(self):
+        """Run the context cells not met yet (a student deleted one, or moved it below a test):
+        in passes, so that a cell needing another's names runs after it."""
+        pending = [gid for gid in self.contexts if gid not in self._ran_context]
+        while pending:
+            failed = []
+            for gid in pending:
+                self._ran_context.discard(gid)
+                if self.run_context(gid) is not None:
+                    failed.append(gid)
+            if len(failed) == len(pending):
+                return
+            pending = failed
+
+    def run_test(self, grade_id, link):
+        """Run a test cell here; return the outputs to record for it (errors fail it)."""
+        self._ensure_contexts()
+        source = self.tests[grade_id]
+        for name in self._fetched:
+            self.namespace.pop(name, None)
+        self._fetched = set()
+        if link is None:
+            return [_error("KernelGone", "not checked: the kernel is not running")]
+        start = time.monotonic()
+        link.deadline = start + self.timeout
+        stdout, stderr = io.StringIO(), io.StringIO()
+        outputs = []
+        try:
+            for name in sorted(free_names(source) - set(self.namespace)):
+                try:
+                    self.namespace[name] = link.get(name)
+                    self._fetched.add(name)
+                except KeyError:
+                    pass                      # the test meets a NameError, as in the kernel
+            with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr), \
+                    warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                exec(compile(source, f"<{grade_id}>", "exec"), self.namespace)
+            numeric = [w for w in caught if issubclass(w.category, RuntimeWarning)]
+            if numeric:
+                raise AssertionError(f"your code emitted a warning while being checked: "
+                                     f"{numeric[0].category.__name__}: {numeric[0].message}. "
+                                     f"Course code must run without warnings.")
+        except KernelGone as exc:
+            outputs.append(_error("KernelGone", f"not checked: {exc}"))
+        except Exception as exc:  # noqa: BLE001 - any failure fails the cell, with its message
+            outputs.append(_error(type(exc).__name__, str(exc)))
+            if self.log and not isinstance(exc, (AssertionError, NameError)):
+                self.log.debug("test %s: %s", grade_id, traceback.format_exc())
+        finally:
+            link.deadline = None
+        text = stdout.getvalue()
+        if text:
+            outputs.insert(0, _stream("stdout", text))
+        if stderr.getvalue():
+            outputs.append(_stream("stderr", stderr.getvalue()))
+        return outputs
