@@ -1,10 +1,12 @@
-"""Small toy data sets, generated in code (no downloads), and input standardisation.
+"""Small toy data sets, generated in code (no downloads), a real one that ships offline
+(scikit-learn's handwritten digits), and input standardisation.
 
 Every generator has the signature ``name(n, rng=None, noise=...)`` and returns ``(X, y)``:
 ``X`` a float64 array of shape (n, d) and ``y`` a 1-D array of length n (int class labels
 0, 1, ... for the classification sets, float targets for ``noisy_line``). Points are
 shuffled so that consecutive mini-batches mix the classes. ``rng`` is a
-``numpy.random.Generator`` (``None``: a fresh, unseeded one).
+``numpy.random.Generator`` (``None``: a fresh, unseeded one). `digits` is the exception: a
+fixed, real data set, loaded from the copy bundled with scikit-learn.
 """
 import math
 import numbers
@@ -13,8 +15,8 @@ import numpy as np
 
 from actlib.init import as_generator
 
-__all__ = ["two_moons", "spirals", "xor", "noisy_line", "standardise", "minibatches", "names",
-           "get"]
+__all__ = ["two_moons", "spirals", "xor", "noisy_line", "standardise", "minibatches", "digits",
+           "names", "get"]
 
 
 def _count(n):
@@ -147,6 +149,28 @@ def minibatches(X, y, batch_size, rng=None, shuffle=True):
     order = as_generator(rng).permutation(n) if shuffle else np.arange(n)
     return [(X[order[i:i + batch_size]], y[order[i:i + batch_size]])
             for i in range(0, n, int(batch_size))]
+
+
+def digits():
+    """scikit-learn's handwritten digits: 1,797 images of 8 × 8 pixels, labels 0–9.
+
+    Returns ``(X, y)``: ``X`` a float64 array of shape (1797, 64), each row an image read
+    row by row, with the pixels' grey levels 0 … 16 divided by 16 so that they lie in
+    [0, 1]; ``y`` an int64 array of shape (1797,) holding the digit shown (each of the ten
+    digits appears between 174 and 183 times). The rows keep the order of the file (not
+    shuffled). The data ships with scikit-learn (``sklearn.datasets.load_digits``), so
+    nothing is downloaded; scikit-learn is imported only when this function is called, and
+    a clear ImportError says how to install it when it is missing.
+    """
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError:
+        raise ImportError("actlib.data.digits() needs scikit-learn: "
+                          "pip install 'scikit-learn>=1.3'") from None
+    bunch = load_digits()
+    X = np.asarray(bunch.data, dtype=np.float64) / 16.0
+    y = np.asarray(bunch.target, dtype=np.int64)
+    return X, y
 
 
 _REGISTRY = {fn.__name__: fn for fn in (two_moons, spirals, xor, noisy_line)}

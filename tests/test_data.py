@@ -124,3 +124,36 @@ def test_standardise():
         data.standardise(np.column_stack([X[:, 0], np.ones(1000)]))
     with pytest.raises(ValueError, match="2-D"):
         data.standardise(np.ones(5))
+
+
+# ------------------------------------------------------------------------------ digits
+def test_digits_shape_range_labels_and_counts():
+    X, y = data.digits()
+    assert X.shape == (1797, 64) and X.dtype == np.float64
+    assert y.shape == (1797,) and y.dtype == np.int64
+    assert X.min() == 0.0 and X.max() == 1.0
+    # grey levels 0 … 16 scaled by 1/16: every pixel is a multiple of 1/16
+    assert np.array_equal(X * 16, np.round(X * 16))
+    assert sorted(np.unique(y).tolist()) == list(range(10))
+    assert np.bincount(y).tolist() == [178, 182, 177, 183, 181, 182, 181, 179, 174, 180]
+    # the file's order, the same on every call, and fresh arrays each time
+    X2, y2 = data.digits()
+    assert np.array_equal(X, X2) and np.array_equal(y, y2) and X2 is not X
+    assert y[:10].tolist() == list(range(10))
+
+
+def test_digits_rows_are_the_8x8_images_read_row_by_row():
+    from sklearn.datasets import load_digits
+
+    X, _ = data.digits()
+    images = load_digits().images
+    assert np.array_equal(X[5].reshape(8, 8), images[5] / 16.0)
+
+
+def test_digits_without_scikit_learn_says_how_to_install(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)    # import now fails
+    with pytest.raises(ImportError, match=r"^actlib\.data\.digits\(\) needs scikit-learn: "
+                                          r"pip install 'scikit-learn>=1\.3'$"):
+        data.digits()

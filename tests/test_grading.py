@@ -16,7 +16,9 @@ builds a class of submissions and grades it with the instructor's command
 * for the second assignment also ``silenced``: the naive sigmoid with NumPy's overflow warning
   switched off inside the answer (right numbers, but not the stable form the exercise asks);
 * for the first assignment also a realistic wrong answer, a submission whose failing test
-  cells were deleted, one with a duplicated graded cell and one with malformed JSON.
+  cells were deleted, one with a duplicated graded cell and one with malformed JSON;
+* for the capstone, ``broken_backward``: the solution with a deliberately broken backward pass,
+  which loses the backward pass's points and train()'s (it trains below the accuracy threshold).
 """
 import copy
 import html
@@ -39,6 +41,10 @@ pytestmark = pytest.mark.nbgrader
 
 ASSIGNMENTS = assignments()
 FIRST = "01-neuron"
+CAPSTONE = "10-capstone"
+# The capstone's deliberately broken backward pass: the ReLU derivative with its inequality
+# reversed, 1[z < 0] instead of 1[z > 0] (a realistic slip that still trains, badly).
+BROKEN_BACKWARD = ("(z > 0)", "(z < 0)")
 SECOND = "02-sigmoid-tanh"
 SOLUTION_BEGIN, SOLUTION_END = "### BEGIN SOLUTION", "### END SOLUTION"
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
@@ -139,6 +145,8 @@ class Graded:
                 self.expected_fail[student] = set(tests)
         if self.assignment == FIRST:
             self._build_broken_submissions()
+        if self.assignment == CAPSTONE:
+            self._build_broken_backward()
         if self.assignment == SECOND:
             self._build_silenced_submission()
 
@@ -171,6 +179,20 @@ class Graded:
         # Malformed JSON: a truncated file.
         text = json.dumps(nb)
         submit(self.root, FIRST, "malformed", {name: text[: len(text) // 2]})
+
+    def _build_broken_backward(self):
+        """The capstone's solution with a broken backward pass (`BROKEN_BACKWARD`): it fails the
+        backward pass's gradient checks and, because train() uses it, the accuracy threshold of
+        train()'s visible and hidden tests; every other exercise keeps its points."""
+        name = CAPSTONE
+        broken = copy.deepcopy(self.solution[name])
+        for cell in broken.cells:
+            if nbgrader_meta(cell).get("grade_id") == "backward":
+                assert BROKEN_BACKWARD[0] in cell.source
+                cell.source = cell.source.replace(*BROKEN_BACKWARD)
+        submit(self.root, CAPSTONE, "broken_backward", {name: broken})
+        self.expected_fail["broken_backward"] = {"test_backward_visible", "test_backward_hidden",
+                                                 "test_train_visible", "test_train_hidden"}
 
     def _build_silenced_submission(self):
         """The naive sigmoid with NumPy's overflow warning switched off inside the answer: its

@@ -464,6 +464,184 @@ def test_lesson_7_states_the_evidence_on_covariate_shift_and_has_no_phantom_sigm
 
 
 # ---------------------------------------------------------------------------------------
+# lesson 10, the capstone
+# ---------------------------------------------------------------------------------------
+CAPSTONE = "10-capstone"
+
+
+def capstone_solution():
+    """The namespace of the capstone's context cells and solution answers."""
+    nb = nbformat.read(str(ROOT / "source" / CAPSTONE / f"{CAPSTONE}.ipynb"), as_version=4)
+    namespace = {}
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and (meta.get("grade_id", "").startswith("context")
+                                         or meta.get("solution")):
+            exec(compile(cell.source, f"<{meta.get('grade_id')}>", "exec"), namespace)
+    return namespace
+
+
+def test_capstone_relu_second_moment_is_half_the_variance_and_he_keeps_it():
+    z, s = sp.Symbol("z", real=True), sp.Symbol("sigma", positive=True)
+    pdf = sp.exp(-z ** 2 / (2 * s ** 2)) / (s * sp.sqrt(2 * sp.pi))
+    assert sp.simplify(sp.integrate(z ** 2 * pdf, (z, 0, sp.oo)) - s ** 2 / 2) == 0
+    n = sp.Symbol("n", positive=True)
+    assert sp.simplify(n * (2 / n) / 2) == 1                  # Var z multiplied by n s^2 / 2 = 1
+    text = markdown(CAPSTONE)
+    assert r"\mathbb E[\mathrm{ReLU}(z')^2] = \mathbb E[z'^2\,\mathbf 1_{z' > 0}] = \tfrac12" in text
+    assert float(stated(r"\\sqrt\{2/64\} \\approx (0\.\d+)", text, "sqrt(2/64)")) == \
+        pytest.approx(np.sqrt(2 / 64), abs=5e-4)
+    assert float(stated(r"\\sqrt\{2/128\} = (0\.\d+)", text, "sqrt(2/128)")) == np.sqrt(2 / 128)
+
+
+def test_capstone_digits_facts():
+    from actlib import data
+
+    X, y = data.digits()
+    text = markdown(CAPSTONE)
+    counts = np.bincount(y)
+    m = re.search(r"between (\d+) and (\d+) times", text)
+    assert m, "the lesson no longer states the counts per digit"
+    low, high = m.groups()
+    assert (int(low), int(high)) == (counts.min(), counts.max()) == (174, 183)
+    assert "1,797" in text and len(y) == 1797 and X.shape == (1797, 64)
+    assert "360" in text and "1,437" in text and len(y) - 360 == 1437
+    assert X.min() == 0.0 and X.max() == 1.0
+
+
+def test_capstone_examples_are_right():
+    ns = capstone_solution()
+    text = markdown(CAPSTONE)
+    loss, grad = nn.softmax_cross_entropy(np.array([[2.0, 1.0, 0.1], [0.5, 2.5, -1.0]]),
+                                          np.array([0, 1]))
+    assert stated(r"loss `(0\.\d+)\.\.\.`", text, "the loss of the example") == f"{loss:.5f}"[:7]
+    shown = stated(r"grad\n`(\[\[.*?\]\])`", text, "the gradient of the example")
+    assert np.allclose(np.array(eval(shown)), grad, atol=5e-6)          # noqa: S307 - our text
+    example = [(np.array([[1.0, 0.0, -1.0], [0.5, 1.0, 0.0]]), np.array([0.0, -1.5, 0.5])),
+               (np.array([[1.0, -1.0], [2.0, 0.0], [0.0, 3.0]]), np.array([0.5, 0.0]))]
+    logits, cache = ns["forward"](example, np.array([[1.0, 2.0]]))
+    assert logits.tolist() == [[3.5, -2.0]] and cache[0][1].tolist() == [[2.0, 0.5, -0.5]]
+    assert "logits `[[3.5, -2.0]]`" in text
+    grads = ns["backward"](example, cache, np.array([[1.0, 0.0]]))
+    assert grads[1][0].tolist() == [[2, 0], [0.5, 0], [0, 0]] and grads[1][1].tolist() == [1, 0]
+    assert grads[0][0].tolist() == [[1, 2, 0], [2, 4, 0]] and grads[0][1].tolist() == [1, 2, 0]
+    p, v = ns["momentum_update"]([(np.array([[1.0]]), np.array([0.0]))],
+                                 [(np.array([[0.5]]), np.array([-1.0]))],
+                                 [(np.array([[1.0]]), np.array([0.0]))], 0.1, 0.9)
+    assert np.allclose([p[0][0].item(), p[0][1].item(), v[0][0].item(), v[0][1].item()],
+                       [0.86, 0.1, 1.4, -1.0], rtol=0, atol=1e-15)
+    p, m, v, t = ns["adam_update"]([(np.array([[1.0]]), np.array([0.0]))],
+                                   [(np.array([[0.5]]), np.array([-1.0]))],
+                                   [(np.zeros((1, 1)), np.zeros(1))],
+                                   [(np.zeros((1, 1)), np.zeros(1))], 0, 0.1)
+    assert round(p[0][0].item(), 8) == 0.9 and round(p[0][1].item(), 8) == 0.1 and t == 1
+    assert np.allclose([m[0][0].item(), m[0][1].item(), v[0][0].item(), v[0][1].item()],
+                       [0.05, -0.1, 0.00025, 0.001], rtol=1e-12)
+
+
+def test_capstone_constants_as_stated():
+    text = markdown(CAPSTONE)
+    assert "overflows for $z > 709$" in text
+    assert 709 < np.log(np.finfo(np.float64).max) < 710
+    with np.errstate(over="ignore"):
+        assert np.isfinite(np.exp(709.0)) and np.isinf(np.exp(710.0))
+    assert f"{1 - np.tanh(1.0) ** 2:.2f}" == stated(r"1 - \\tanh\^2 1 \\approx (0\.\d+)", text,
+                                                    "1 - tanh^2(1)")
+    z = np.linspace(-6, 6, 1201)
+    z = z[z != 0]
+    assert np.all(1 - np.tanh(np.tanh(z)) ** 2 > 1 - np.tanh(z) ** 2)   # the slip is too large
+    assert np.sqrt(64) * 0.01 == pytest.approx(0.08)
+    assert np.sqrt(64 / 2) * 0.01 == pytest.approx(0.057, abs=5e-4)
+    assert 2 ** 1.5 == pytest.approx(2.8, abs=0.05) and 2 ** 5 == 32
+    assert np.log(10) == pytest.approx(2.30, abs=5e-3)
+    assert "$2^{3/2} \\approx 2.8$" in text and "$2^{5} = 32$" in text
+
+
+@pytest.mark.notebooks
+def test_capstone_comparison_and_measurements_as_the_model_answers_state():
+    """The seeded runs behind the written answers of lesson 10: the tuned rates, the table,
+    the small-initialisation measurement and the derivative-at-the-activation slip."""
+    from actlib import init
+
+    ns = capstone_solution()
+    train = ns["train"]
+    Xt, yt, Xv, yv = ns["X_train"], ns["y_train"], ns["X_val"], ns["y_val"]
+
+    def accuracy(params, activation="relu"):
+        return float(np.mean(ns["forward"](params, Xv, activation)[0].argmax(axis=1) == yv))
+
+    deep = (64, 64, 64)
+    sweep = {(o, lr): accuracy(train(Xt, yt, seed=1, hidden=deep, optimiser=o, learning_rate=lr,
+                                     epochs=10))
+             for o, rates in (("momentum", (0.005, 0.02, 0.08)), ("adam", (0.0005, 0.002, 0.008)))
+             for lr in rates}
+    best = {o: max((a, lr) for (n, lr), a in sweep.items() if n == o)[1] for o in ("momentum", "adam")}
+    assert best == {"momentum": 0.02, "adam": 0.002}
+
+    def layers_from(draw):
+        return lambda sizes, rng: [(draw((i, o), rng), np.zeros(o)) for i, o in zip(sizes[:-1], sizes[1:])]
+
+    inits = {"He": ns["init_params"],
+             "Xavier": layers_from(lambda s, r: init.xavier_normal(s, rng=r)),
+             "small": layers_from(lambda s, r: init.normal(s, std=0.01, rng=r))}
+    table, losses = {}, {}
+    for act in ("relu", "tanh"):
+        for name, ini in inits.items():
+            for o in ("momentum", "adam"):
+                h = []
+                net = train(Xt, yt, seed=1, hidden=deep, activation=act, initialiser=ini,
+                            optimiser=o, learning_rate=best[o], epochs=10, history=h)
+                table[act, name, o], losses[act, name, o] = accuracy(net, act), h
+    for act in ("relu", "tanh"):
+        # small weights + momentum: chance level, the loss flat at log 10
+        assert table[act, "small", "momentum"] < 0.15
+        assert np.allclose(losses[act, "small", "momentum"], np.log(10), atol=0.01)
+        # Adam escapes, but stays well below the well initialised runs
+        assert 0.5 < table[act, "small", "adam"] < min(table[act, "He", "adam"], table[act, "Xavier", "adam"]) - 0.05
+        good = [table[act, n, o] for n in ("He", "Xavier") for o in ("momentum", "adam")]
+        assert min(good) > 0.9 and max(good) - min(good) < 0.03      # "within a few points"
+
+    # the measurement of section 10: RMS of Z per layer and weight-gradient norms
+    rms, norms = {}, {}
+    for name in ("He", "small"):
+        params = inits[name]([64, *deep, 10], np.random.default_rng(1))
+        logits, cache = ns["forward"](params, Xt[:256])
+        grads = ns["backward"](params, cache, ns["cross_entropy"](logits, yt[:256])[1])
+        rms[name] = [float(np.sqrt(np.mean(z ** 2))) for _, z in cache]
+        norms[name] = [float(np.linalg.norm(dW)) for dW, _ in grads]
+    ratios = np.array(rms["small"][1:]) / np.array(rms["small"][:-1])
+    assert np.all((ratios > 0.045) & (ratios < 0.07)), ratios               # "about 0.05–0.07"
+    assert all(5e-5 < n < 1e-4 for n in norms["small"]), norms              # "about 7·10⁻⁵"
+    assert all(0.7 < n < 1.3 for n in norms["He"]), norms                   # "against about 1"
+
+    # written answer 10.1: the derivative taken at the activation
+    def gradient_error(activation, edit=None):
+        r = np.random.default_rng(0)
+        params = ns["init_params"]([8, 6, 5, 4], r)
+        X, y = r.normal(size=(10, 8)), r.integers(0, 4, 10)
+        logits, cache = ns["forward"](params, X, activation)
+        grads = ns["backward"](params, edit(cache) if edit else cache,
+                               ns["cross_entropy"](logits, y)[1], activation)
+        worst = largest = 0.0
+        for (W, b), pair in zip(params, grads):
+            for p, g in zip((W, b), pair):
+                for idx in np.ndindex(p.shape):
+                    old = p[idx]
+                    p[idx] = old + 1e-6
+                    up = ns["cross_entropy"](ns["forward"](params, X, activation)[0], y)[0]
+                    p[idx] = old - 1e-6
+                    down = ns["cross_entropy"](ns["forward"](params, X, activation)[0], y)[0]
+                    p[idx] = old
+                    num = (up - down) / 2e-6
+                    worst, largest = max(worst, abs(g[idx] - num)), max(largest, abs(num))
+        return worst / largest
+
+    relu_slip = gradient_error("relu", lambda c: [(a, np.maximum(z, 0.0)) for a, z in c])
+    tanh_slip = gradient_error("tanh", lambda c: [(a, np.tanh(z)) for a, z in c])
+    assert relu_slip < 1e-8 and 0.1 <= tanh_slip <= 1.0, (relu_slip, tanh_slip)
+
+
+# ---------------------------------------------------------------------------------------
 # lesson 2: where the textbook sigmoid and tanh overflow (exercise 2.4 and section 6)
 # ---------------------------------------------------------------------------------------
 def test_naive_sigmoid_and_tanh_overflow_where_lesson_2_says():

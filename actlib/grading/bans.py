@@ -142,6 +142,20 @@ BANS = {
         "rmsprop_step": _ban("9.3", "an RMSprop step", "optim.SGD", "optim.Adagrad", "optim.RMSprop", "optim.Adam", "optim.AdamW"),
         "adam_step": _ban("9.4", "an Adam step", "optim.SGD", "optim.Adagrad", "optim.RMSprop", "optim.Adam", "optim.AdamW"),
     },
+    "10-capstone": {
+        "init_params": _ban("10.1", "He initialisation", "init.he_normal"),
+        "cross_entropy": _ban("10.2", "softmax cross-entropy and its gradient",
+                              "nn.softmax_cross_entropy", "activations.softmax",
+                              "activations.log_softmax"),
+        "forward": _ban("10.3", "the network's forward pass", "nn.Dense", "nn.Sequential",
+                        "activations.relu", "activations.tanh"),
+        "backward": _ban("10.4", "the network's backward pass", "nn.Dense", "nn.Sequential",
+                         "activations.relu.grad", "activations.tanh.grad"),
+        "minibatch_indices": _ban("10.5", "the mini-batch partition", "data.minibatches"),
+        "momentum_update": _ban("10.6", "a momentum update", "optim.SGD"),
+        "adam_update": _ban("10.7", "an Adam update", "optim.Adam", "optim.AdamW"),
+        "train": _ban("10.8", "the training loop with your parts", "nn.Sequential"),
+    },
 }
 
 
