@@ -151,3 +151,20 @@ def test_context_cells_are_plain_setup(assignment):
                     assert not re.match(r"(plt\.|plots?\.|plot_|display$|interact|widgets\.)|"
                                         r".*(_explorer|_player)$", called), (
                         f"{name}:{gid} calls {called}(); keep context cells to setup")
+
+
+def test_alternative_answers_name_real_answer_cells():
+    """tests/alternatives.json (correct answers written another way, graded in
+    tests/test_grading.py) names answer cells that exist, and each variant is valid Python."""
+    import ast
+    import json
+
+    table = json.loads((ROOT / "tests" / "alternatives.json").read_text(encoding="utf-8"))
+    for assignment, answers in table.items():
+        nb = nbformat.read(str(ROOT / "source" / assignment / f"{assignment}.ipynb"), as_version=4)
+        ids = {c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells
+               if c.metadata.get("nbgrader", {}).get("solution")}
+        for answer, variants in answers.items():
+            assert answer in ids, f"{assignment}: no answer cell {answer}"
+            for variant in variants:
+                ast.parse(variant["source"])

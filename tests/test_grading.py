@@ -13,6 +13,10 @@ builds a class of submissions and grades it with the instructor's command
   refused call (`actlib.grading.bans`);
 * ``stub_<id>``: for an exercise without such a shortcut, the solution with that answer
   replaced by the release stub — loses exactly the points of that exercise's test cells;
+* ``alternatives_1``, ``alternatives_2``: the solution with every exercise answered another
+  correct way (``tests/alternatives.json``: loops for vectorised code, other identities, other
+  NumPy/SciPy/SymPy routes) — full marks: the checks judge results, not the way they are
+  written;
 * for the second assignment also ``silenced``: the naive sigmoid with NumPy's overflow warning
   switched off inside the answer (right numbers, but not the stable form the exercise asks);
 * for the first assignment also a realistic wrong answer, a submission whose failing test
@@ -36,6 +40,8 @@ from coursetools import (ROOT, assignments, auto_totals, cell_scores, copy_cours
                          regenerate)
 from figure_audit import with_audit
 from shortcuts import SHORTCUTS, replace_answer
+
+ALTERNATIVES = json.loads((Path(__file__).parent / "alternatives.json").read_text(encoding="utf-8"))
 
 pytestmark = pytest.mark.nbgrader
 
@@ -143,6 +149,7 @@ class Graded:
                 submit(self.root, self.assignment, student, {**self.solution, name: wrong})
                 self.stubbed[student] = (name, answer)
                 self.expected_fail[student] = set(tests)
+        self._build_alternatives()
         if self.assignment == FIRST:
             self._build_broken_submissions()
         if self.assignment == CAPSTONE:
@@ -193,6 +200,27 @@ class Graded:
         submit(self.root, CAPSTONE, "broken_backward", {name: broken})
         self.expected_fail["broken_backward"] = {"test_backward_visible", "test_backward_hidden",
                                                  "test_train_visible", "test_train_hidden"}
+
+    def _build_alternatives(self):
+        """Correct answers written differently: the k-th alternative of every exercise that
+        has one, appended to its answer cell (so it replaces the solution's definitions)."""
+        table = ALTERNATIVES.get(self.assignment, {})
+        for k in (0, 1):
+            changed = False
+            notebooks = {}
+            for name, nb in self.solution.items():
+                nb = copy.deepcopy(nb)
+                for cell in nb.cells:
+                    variants = table.get(nbgrader_meta(cell).get("grade_id"), [])
+                    if len(variants) > k and cell.cell_type == "code":
+                        cell.source += ("\n\n# another correct answer: " + variants[k]["label"]
+                                        + "\n" + variants[k]["source"] + "\n")
+                        changed = True
+                notebooks[name] = nb
+            if changed:
+                student = f"alternatives_{k + 1}"
+                submit(self.root, self.assignment, student, notebooks)
+                self.expected_fail[student] = set()
 
     def _build_silenced_submission(self):
         """The naive sigmoid with NumPy's overflow warning switched off inside the answer: its
@@ -289,6 +317,16 @@ def test_each_exercise_has_visible_and_hidden_tests(graded):
                           if nbgrader_meta(c).get("grade_id") == f"test_{answer}_hidden")
             assert marked_lines(hidden.source, HIDDEN_BEGIN, HIDDEN_END), (
                 f"{name}: test_{answer}_hidden has no hidden test region")
+
+
+def test_alternative_answers_get_full_marks(graded):
+    """Correct answers written another way (tests/alternatives.json) get every point."""
+    students = [s for s in graded.expected_fail if s.startswith("alternatives_")]
+    assert students or not ALTERNATIVES.get(graded.assignment), graded.assignment
+    for student in students:
+        got, total = auto_totals(graded.scores(student))
+        assert got == total, (f"{student} of {graded.assignment} got {got}/{total}: "
+                              f"{graded.scores(student)}")
 
 
 def test_one_wrong_answer_loses_that_exercise_only(graded):
