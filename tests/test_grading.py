@@ -13,10 +13,11 @@ builds a class of submissions and grades it with the instructor's command
   refused call (`actlib.grading.bans`);
 * ``stub_<id>``: for an exercise without such a shortcut, the solution with that answer
   replaced by the release stub — loses exactly the points of that exercise's test cells;
-* ``alternatives_1``, ``alternatives_2``: the solution with every exercise answered another
-  correct way (``tests/alternatives.json``: loops for vectorised code, other identities, other
+* ``alternatives``: the solution with every exercise answered another correct way
+  (``tests/alternatives.json``: loops for vectorised code, other identities, other
   NumPy/SciPy/SymPy routes) — full marks: the checks judge results, not the way they are
-  written;
+  written; the shortcut and stub submissions answer their other exercises with a second
+  alternative each, so those must keep full marks too;
 * for the second assignment also ``silenced``: the naive sigmoid with NumPy's overflow warning
   switched off inside the answer (right numbers, but not the stable form the exercise asks);
 * for the first assignment also a realistic wrong answer, a submission whose failing test
@@ -84,6 +85,19 @@ def exercise_cells(nb):
             for a in answers}
 
 
+def with_alternative(nb, table, k, skip=None):
+    """A copy of ``nb`` with the k-th alternative of ``table`` (answer id -> variants)
+    appended to each answer cell that has one (except ``skip``)."""
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        gid = nbgrader_meta(cell).get("grade_id")
+        variants = table.get(gid, [])
+        if gid != skip and len(variants) > k and cell.cell_type == "code":
+            cell.source += (f"\n\n# another correct answer: {variants[k]['label']}\n"
+                            f"{variants[k]['source']}\n")
+    return nb
+
+
 def html_text(path):
     """Visible text of an HTML file (tags removed, entities decoded, spaces folded)."""
     raw = Path(path).read_text(encoding="utf-8")
@@ -140,7 +154,9 @@ class Graded:
         for name, nb in self.solution.items():
             for answer, tests in exercise_cells(nb).items():
                 body = shortcuts.get(answer)
-                wrong = copy.deepcopy(nb)
+                # every other exercise is answered by its second alternative, where it has one
+                wrong = with_alternative(nb, ALTERNATIVES.get(self.assignment, {}), 1,
+                                         skip=answer)
                 for cell in wrong.cells:
                     if nbgrader_meta(cell).get("grade_id") == answer:
                         cell.source = (replace_answer(cell.source, body) if body
@@ -202,25 +218,14 @@ class Graded:
                                                  "test_train_visible", "test_train_hidden"}
 
     def _build_alternatives(self):
-        """Correct answers written differently: the k-th alternative of every exercise that
-        has one, appended to its answer cell (so it replaces the solution's definitions)."""
+        """Correct answers written differently: every exercise's first alternative, appended
+        to its answer cell (so it replaces the solution's definitions). The second
+        alternatives answer the other exercises of the shortcut and stub submissions."""
         table = ALTERNATIVES.get(self.assignment, {})
-        for k in (0, 1):
-            changed = False
-            notebooks = {}
-            for name, nb in self.solution.items():
-                nb = copy.deepcopy(nb)
-                for cell in nb.cells:
-                    variants = table.get(nbgrader_meta(cell).get("grade_id"), [])
-                    if len(variants) > k and cell.cell_type == "code":
-                        cell.source += ("\n\n# another correct answer: " + variants[k]["label"]
-                                        + "\n" + variants[k]["source"] + "\n")
-                        changed = True
-                notebooks[name] = nb
-            if changed:
-                student = f"alternatives_{k + 1}"
-                submit(self.root, self.assignment, student, notebooks)
-                self.expected_fail[student] = set()
+        if table:
+            submit(self.root, self.assignment, "alternatives",
+                   {name: with_alternative(nb, table, 0) for name, nb in self.solution.items()})
+            self.expected_fail["alternatives"] = set()
 
     def _build_silenced_submission(self):
         """The naive sigmoid with NumPy's overflow warning switched off inside the answer: its
@@ -321,7 +326,7 @@ def test_each_exercise_has_visible_and_hidden_tests(graded):
 
 def test_alternative_answers_get_full_marks(graded):
     """Correct answers written another way (tests/alternatives.json) get every point."""
-    students = [s for s in graded.expected_fail if s.startswith("alternatives_")]
+    students = [s for s in graded.expected_fail if s == "alternatives"]
     assert students or not ALTERNATIVES.get(graded.assignment), graded.assignment
     for student in students:
         got, total = auto_totals(graded.scores(student))

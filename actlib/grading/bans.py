@@ -234,6 +234,9 @@ def functions_behind(obj):
     elif isinstance(obj, types.MethodType) and isinstance(obj.__self__, Activation) \
             and obj.__func__ is Activation.grad:
         _reached(obj.__self__._grad, seen)
+        value = []                 # the value stays available: keep what it shares
+        _reached(obj.__self__._value, value)
+        seen = [fn for fn in seen if fn not in value]
     elif isinstance(obj, type):
         for member in vars(obj).values():
             member = getattr(member, "__func__", member)

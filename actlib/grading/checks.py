@@ -60,7 +60,9 @@ def not_set(exc):
 
     Test cells read answer variables as ``try: _v = (a, b)`` / ``except NameError as _exc:
     raise checks.not_set(_exc) from None``."""
-    return AssertionError(unanswered(f"`{getattr(exc, 'name', None) or exc}`"))
+    error = AssertionError(unanswered(f"`{getattr(exc, 'name', None) or exc}`"))
+    error.course_message = True          # shown as one line in the kernel (no traceback)
+    return error
 
 
 def _show_unanswered_in_the_kernel():
@@ -87,7 +89,8 @@ def _show_unanswered_in_the_kernel():
             text = unanswered("this exercise" if where.startswith("<") else f"`{where}`")
         elif issubclass(etype, NameError):
             text = undefined(getattr(value, "name", None) or str(value))
-        elif any(f.filename.startswith(here) for f in frames):
+        elif getattr(value, "course_message", False) \
+                or any(f.filename.startswith(here) for f in frames):
             text = str(value)
         else:
             stb = self.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset)
