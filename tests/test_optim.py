@@ -59,7 +59,10 @@ def ref_rmsprop(grad, start, steps, lr, rho=0.9, eps=1e-7, ms=None):
     return np.array(out)
 
 
-def ref_adam(grad, start, steps, lr, b1=0.9, b2=0.999, eps=1e-8, m=None, v=None, t=0):
+def ref_adam(grad, start, steps, lr, b1=0.9, b2=0.999, eps=1e-8, m=None, v=None, t=0, l2=0.0,
+             decoupled=0.0):
+    """Adam as torch.optim writes it; ``l2`` adds λθ to the gradient (Adam's weight_decay),
+    ``decoupled`` multiplies θ by 1 − ηλ before the step (AdamW's)."""
     x = [float(val) for val in start]
     m = [0.0] * len(x) if m is None else [float(val) for val in m]
     v = [0.0] * len(x) if v is None else [float(val) for val in v]
@@ -68,6 +71,8 @@ def ref_adam(grad, start, steps, lr, b1=0.9, b2=0.999, eps=1e-8, m=None, v=None,
         t += 1
         g = [float(val) for val in grad(np.array(x))]
         for i in range(len(x)):
+            g[i] += l2 * x[i]
+            x[i] *= 1.0 - lr * decoupled
             m[i] = b1 * m[i] + (1 - b1) * g[i]
             v[i] = b2 * v[i] + (1 - b2) * g[i] ** 2
             mhat = m[i] / (1 - b1 ** t)

@@ -1,8 +1,9 @@
 """Tests of the training tools: AdamW and L2 weight decay in Adam, gradient clipping by norm,
 learning-rate schedules and the mini-batch partition.
 
-Each is checked against an independent version written here from ``torch.optim``'s published
-update rules and scheduler formulas (scalar Python loops, sharing nothing with the library),
+Each is checked against an independent version of ``torch.optim``'s published update rules
+and scheduler formulas (scalar Python loops sharing nothing with the library; Adam's is the
+reference of tests/test_optim.py, given its two kinds of weight decay),
 on values worked out by hand where torch's documentation gives them, and on its properties
 (what decoupling changes, what clipping keeps)."""
 import math
@@ -12,37 +13,11 @@ import pytest
 
 from actlib import data, optim, schedules
 from actlib import surfaces as S
+from test_optim import lib_trajectory as trajectory
+from test_optim import ref_adam
 
 QUAD = S.Quadratic(condition_number=10.0, smallest=1.0)
 ROSEN = S.Rosenbrock()
-
-
-def ref_adam(grad, start, steps, lr, b1=0.9, b2=0.999, eps=1e-8, l2=0.0, decoupled=0.0):
-    """torch.optim.Adam / AdamW, one coordinate at a time: ``l2`` adds λθ to the gradient
-    (Adam's weight_decay), ``decoupled`` multiplies θ by 1 − ηλ first (AdamW's)."""
-    x = [float(v) for v in start]
-    m, v = [0.0] * len(x), [0.0] * len(x)
-    out = [list(x)]
-    for t in range(1, steps + 1):
-        g = [float(u) for u in grad(np.array(x))]
-        for i in range(len(x)):
-            x[i] *= 1.0 - lr * decoupled
-            gi = g[i] + l2 * out[-1][i]
-            m[i] = b1 * m[i] + (1 - b1) * gi
-            v[i] = b2 * v[i] + (1 - b2) * gi * gi
-            m_hat, v_hat = m[i] / (1 - b1 ** t), v[i] / (1 - b2 ** t)
-            x[i] -= lr * m_hat / (math.sqrt(v_hat) + eps)
-        out.append(list(x))
-    return np.array(out)
-
-
-def trajectory(opt, grad, start, steps):
-    p = np.array(start, dtype=float)
-    out = [p.copy()]
-    for _ in range(steps):
-        opt.step([p], [grad(p)])
-        out.append(p.copy())
-    return np.array(out)
 
 
 @pytest.mark.parametrize("surface, lr", [(QUAD, 0.05), (ROSEN, 0.01)], ids=["quadratic", "rosenbrock"])

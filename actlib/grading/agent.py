@@ -143,24 +143,29 @@ def _rollout(request):
     values = wire.decode(request["values"])
     keys, hyper = request["keys"], wire.decode(request["hyper"])
     steps = []
-    for _ in range(int(request["steps"])):
-        g = np.asarray(grad(theta), dtype=np.float64)
-        args = (theta.copy(), g.copy()) + tuple(
-            v if isinstance(v, int) else np.array(v, dtype=np.float64) for v in values)
-        result, entry = _invoke(target, args, hyper, request.get("errstate"),
-                                request.get("ban"))
-        steps.append(entry)
-        if "raised" in entry or entry["warnings"] or "refused" in entry:
-            break
-        try:                                   # continue as the grader's replay will
-            if keys:
-                theta = np.array(result[0], dtype=np.float64)
-                values = [int(v) if k == "t" else np.array(v, dtype=np.float64)
-                          for k, v in zip(keys, result[1:])]
-            else:
-                theta = np.array(result, dtype=np.float64)
-        except Exception:  # noqa: BLE001 - the grader reports the malformed result
-            break
+    guard = bans.refusing(request.get("ban"))       # one ban for the whole rollout
+    with guard:
+        for _ in range(int(request["steps"])):
+            g = np.asarray(grad(theta), dtype=np.float64)
+            args = (theta.copy(), g.copy()) + tuple(
+                v if isinstance(v, int) else np.array(v, dtype=np.float64) for v in values)
+            result, entry = _invoke(target, args, hyper, request.get("errstate"))
+            steps.append(entry)
+            if guard.refused_so_far():
+                break
+            if "raised" in entry or entry["warnings"]:
+                break
+            try:                                   # continue as the grader's replay will
+                if keys:
+                    theta = np.array(result[0], dtype=np.float64)
+                    values = [int(v) if k == "t" else np.array(v, dtype=np.float64)
+                              for k, v in zip(keys, result[1:])]
+                else:
+                    theta = np.array(result, dtype=np.float64)
+            except Exception:  # noqa: BLE001 - the grader reports the malformed result
+                break
+    if guard.hits and steps:
+        steps[-1]["refused"] = guard.hits[:5]
     return {"steps": steps}
 
 

@@ -27,6 +27,8 @@ import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from actlib.grading.bans import answer_of
+
 __all__ = ["ReportError", "Exercise", "ClassData", "parse_exercises", "normalise_message",
            "load_class", "difficulty", "failure_table", "written_table", "report_figures",
            "write_report"]
@@ -111,8 +113,7 @@ def parse_exercises(course_root, assignment):
                 tests.append(gid)
         claimed = set()
         for ex in answers:
-            ex.cells = [t for t in tests
-                        if re.fullmatch(rf"test_{re.escape(ex.answer)}_(visible|hidden)", t)]
+            ex.cells = [t for t in tests if answer_of(t) == ex.answer]
             claimed.update(ex.cells)
         for t in tests:
             if t not in claimed:

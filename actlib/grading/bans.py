@@ -31,8 +31,8 @@ import importlib
 import types
 from dataclasses import dataclass
 
-__all__ = ["Ban", "BANS", "ReferenceUnavailable", "ban_for", "refusing", "resolve",
-           "functions_behind"]
+__all__ = ["Ban", "BANS", "ReferenceUnavailable", "answer_of", "ban_for", "failure",
+           "refusing", "resolve", "functions_behind"]
 
 
 @dataclass(frozen=True)
@@ -159,16 +159,26 @@ BANS = {
 }
 
 
+def answer_of(grade_id):
+    """The answer cell a test cell checks, by the course's naming (``test_<answer>_visible``
+    / ``test_<answer>_hidden``), or None."""
+    for suffix in ("_visible", "_hidden"):
+        if grade_id.startswith("test_") and grade_id.endswith(suffix):
+            return grade_id[len("test_"):-len(suffix)]
+    return None
+
+
 def ban_for(assignment, grade_id):
     """The ban of the exercise a cell belongs to: its answer cell (``grade_id``) or one of its
     test cells (``test_<answer>_visible`` / ``test_<answer>_hidden``); None when there is none."""
     table = BANS.get(assignment, {})
-    if grade_id in table:
-        return table[grade_id]
-    for suffix in ("_visible", "_hidden"):
-        if grade_id.startswith("test_") and grade_id.endswith(suffix):
-            return table.get(grade_id[len("test_"):-len(suffix)])
-    return None
+    return table.get(grade_id) or table.get(answer_of(grade_id))
+
+
+def failure(refused):
+    """The failure message of a check whose student code made the refused call ``refused``."""
+    return (f"{refused}. Write it yourself: the exercise's text says which course functions "
+            f"it may use.")
 
 
 # ------------------------------------------------------------------------------ kernel side
@@ -321,6 +331,10 @@ class refusing:
                 self._swapped.append((fn, fn.__code__, stub))
                 fn.__code__ = stub
         return self
+
+    def refused_so_far(self):
+        """The messages of the refused calls made since the ban began (while it holds)."""
+        return list(_hits) if self.ban else []
 
     def __exit__(self, *exc):
         if not self.ban:

@@ -35,7 +35,7 @@ from traitlets import Enum, Float, Integer
 
 from actlib.grading.remote import KernelGone, KernelLink
 from actlib.grading.runner import GraderSession, silencers
-from actlib.grading import sandbox
+from actlib.grading import bans, sandbox
 
 __all__ = ["GradedExecute"]
 
@@ -117,11 +117,12 @@ class GradedExecute(Execute):
             cell.outputs = [_note(f"Not run: {self._gone}.")]
             return cell, resources
         self._output_sizes[index] = 0
+        ban = None
         if grade_id and is_solution(cell):
             switches = silencers(cell.source)
             if switches:
                 self._session.silenced[grade_id] = switches
-        ban = self._session.ban(grade_id) if grade_id and is_solution(cell) else None
+            ban = self._session.ban(grade_id)
         if ban is not None:
             self._hold_ban(ban)
         try:
@@ -195,8 +196,7 @@ class GradedExecute(Execute):
         finally:
             link.deadline = None
         if refused:
-            self._session.refused[ban] = (f"{refused[0]}. Write it yourself: the exercise's "
-                                          f"text says which course functions it may use.")
+            self._session.refused[ban] = bans.failure(refused[0])
 
     def _kernel_alive(self):
         try:

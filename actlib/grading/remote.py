@@ -17,7 +17,7 @@ from queue import Empty
 
 import numpy as np
 
-from actlib.grading import wire
+from actlib.grading import bans, wire
 
 __all__ = ["KernelLink", "KernelGone", "RemoteFunction", "RemoteObject", "StudentError"]
 
@@ -200,8 +200,7 @@ class KernelLink:
         """Fail the check when the student's code called a course function it may not use."""
         refused = reply.get("refused")
         if refused:
-            raise AssertionError(f"{refused[0]}. Write it yourself: the exercise's text says "
-                                 f"which course functions it may use.")
+            raise AssertionError(bans.failure(refused[0]))
 
     def ban_answer(self, ban, what):
         """Hold ``ban`` in the kernel while the answer cell ``what`` runs (until

@@ -98,17 +98,8 @@ def free_names(source):
     return loads - bound - _BUILTINS
 
 
-def answer_of(grade_id):
-    """The answer cell a test cell checks, by the course's naming (``test_<answer>_visible``
-    / ``test_<answer>_hidden``), or None."""
-    for suffix in ("_visible", "_hidden"):
-        if grade_id.startswith("test_") and grade_id.endswith(suffix):
-            return grade_id[len("test_"):-len(suffix)]
-    return None
-
-
 def _answer_of(grade_id):
-    answer = answer_of(grade_id)
+    answer = bans.answer_of(grade_id)
     return f"`{answer}`" if answer else "this exercise"
 
 
@@ -226,7 +217,7 @@ class GraderSession:
         ban = self.ban(grade_id)
         if ban is not None and ban in self.refused:
             return [_error("AssertionError", self.refused[ban])]
-        switches = self.silenced.get(answer_of(grade_id))
+        switches = self.silenced.get(bans.answer_of(grade_id))
         if switches:
             return [_error("AssertionError", (
                 f"the cell of {_answer_of(grade_id)} switches warnings off "
