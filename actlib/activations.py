@@ -813,7 +813,7 @@ def _info(formula, derivative, rng, monotonic, smooth, zero_centred, saturating,
 
 # The "saturating" column says where f flattens out (f' -> 0): "no", "left" (x -> -inf),
 # "right", "both sides", or "everywhere" for the steps.  ReLU's negative side is flat (hard
-# saturation at 0); ELU and SELU saturate softly towards -alpha and -lambda*alpha (lesson 3).
+# saturation at 0); ELU and SELU saturate softly towards -alpha and -lambda*alpha (lesson 4).
 _SAT_NO, _SAT_BOTH = "no", "both sides"
 _SAT_FLAT = "everywhere (f' = 0)"
 _SAT_LEFT0 = "left (f -> 0)"

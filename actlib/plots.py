@@ -432,7 +432,7 @@ def plot_grad_norms(norms, *, ax=None, title="Weight-gradient norm per layer",
     return finish(ax, title, "layer", ylabel, legend=len(norms) > 1)
 
 
-# --- dead ReLU units (lesson 03, the ReLU family; the count itself is actlib.nn.dead_unit_fraction)
+# --- dead ReLU units (lesson 04, the ReLU family; the count itself is actlib.nn.dead_unit_fraction)
 
 def plot_unit_activity(X, W, b, *, ax=None, title=None, bins=40):
     """Histogram of each unit's largest pre-activation max_x (x·W[:, j] + b_j) over ``X``.

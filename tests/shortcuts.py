@@ -18,13 +18,21 @@ SHORTCUTS = {
         "step": "return activations.get('heaviside')(z, threshold=threshold)",
         "collapse": "return nrn.collapse_linear(W1, b1, W2, b2)",
     },
-    "02-sigmoid-tanh": {
+    "02-training": {
+        "dense_backward": ("layer = nn.Dense(*np.shape(W), activation=g)\n"
+                           "layer.params['W'] = np.asarray(W, dtype=float)\n"
+                           "layer.params['b'] = np.asarray(b, dtype=float)\n"
+                           "layer.forward(x)\n"
+                           "grad_x = layer.backward(grad_out)\n"
+                           "return grad_x, layer.grads['W'], layer.grads['b']"),
+    },
+    "03-sigmoid-tanh": {
         "sigmoid_naive": "return activations.sigmoid(z)",
         "sigmoid_grad": "return activations.tanh.grad(np.asarray(z) / 2) / 4",
         "sigmoid_stable": "return activations.softplus.grad(z)",
         "tanh_from_sigmoid": "return activations.tanh(z)",
     },
-    "03-relu-family": {
+    "04-relu-family": {
         "relu": "return activations.leaky_relu(z, alpha=0.0)",
         "relu_grad": "return activations.relu.grad(z)",
         "dead_fraction": "return float(dead_unit_fraction(X, W, b))",
@@ -33,19 +41,19 @@ SHORTCUTS = {
                              " * activations.prelu_grad_alpha(np.asarray(z, dtype=float))))"),
         "elu": "return activations.elu(z, alpha=alpha)",
     },
-    "04-smooth-activations": {
+    "05-smooth-activations": {
         "softplus_stable": "return A.softplus(x)",
         "softplus_grad_from_output": "return A.sigmoid(s + np.log(-np.expm1(-s)))",
         "gelu_exact": "return A.gelu(x)",
     },
-    "05-softmax": {
+    "06-softmax": {
         "softmax_stable": "return np.exp(A.log_softmax(x, axis=axis))",
         "log_softmax": "return A.log_softmax(x, axis=axis)",
         "softmax_jacobian": "return A.softmax.grad(np.asarray(x, dtype=float))",
         "predict_labels": ["return np.log(t) - np.log1p(-t)",
                            "return (A.sigmoid(np.asarray(logits, dtype=float)) > threshold).astype(int)"],
     },
-    "06-symbolic": {
+    "07-symbolic": {
         "quotient_rule": ("(_, _), (_, _), (_, du), (_, dv), _ = sym.quotient_rule_steps(u, v, x)\n"
                           "return du, dv, v * du - u * dv, (v * du - u * dv) / v**2"),
         "elu_prime": "elu_prime = sp.diff(sym.elu_expr(x, alpha), x)",
@@ -53,13 +61,7 @@ SHORTCUTS = {
         "logistic_quarter": ("y_quarter = sym.logistic_ode_solution(sp.Rational(1, 4), x).rhs\n"
                              "shift_c = sp.log(3)"),
     },
-    "07-initialisation": {
-        "dense_backward": ("layer = nn.Dense(*np.shape(W), activation=g)\n"
-                           "layer.params['W'] = np.asarray(W, dtype=float)\n"
-                           "layer.params['b'] = np.asarray(b, dtype=float)\n"
-                           "layer.forward(x)\n"
-                           "grad_x = layer.backward(grad_out)\n"
-                           "return grad_x, layer.grads['W'], layer.grads['b']"),
+    "08-initialisation": {
         "xavier_uniform_init": "return init.xavier_uniform(shape, rng=rng)",
         "he_normal_init": ("return init.get('he_normal')(shape, rng=rng) "
                            "/ np.sqrt(1 + negative_slope ** 2)"),
@@ -71,7 +73,7 @@ SHORTCUTS = {
                               "bn.params['beta'] = np.broadcast_to(beta, x.shape[1:]) * 1.0\n"
                               "return bn.forward(x)"),
     },
-    "08-gradient-descent": {
+    "09-gradient-descent": {
         "ewma": "return optim.ewma(values, beta, bias_correction=bias_correction)",
         "momentum_step": ("opt = optim.SGD(learning_rate=learning_rate, momentum=momentum)\n"
                           "opt.velocity = [np.array(velocity, dtype=float)]\n"
@@ -91,7 +93,7 @@ SHORTCUTS = {
         "heavy_ball": ("best = optim.heavy_ball_optimal(L, mu)\n"
                        "return best['learning_rate'], best['momentum'], best['rate']"),
     },
-    "09-adaptive-optimisers": {
+    "10-adaptive-optimisers": {
         "adagrad_step": ("opt = optim.Adagrad(learning_rate=learning_rate, epsilon=epsilon)\n"
                          "opt.accumulator = [np.array(accumulator, dtype=float)]\n"
                          "p = np.array(theta, dtype=float)\n"
@@ -111,7 +113,7 @@ SHORTCUTS = {
                       "opt.step([p], [np.asarray(grad, dtype=float)])\n"
                       "return p, opt.m[0], opt.v[0], opt.t"),
     },
-    "10-capstone": {
+    "11-capstone": {
         "init_params": ("return [(init.he_normal((m, k), rng=rng), np.zeros(k))\n"
                         "        for m, k in zip(sizes[:-1], sizes[1:])]"),
         "cross_entropy": "return nn.softmax_cross_entropy(logits, labels)",
@@ -169,12 +171,12 @@ SHORTCUTS = {
 # Banned exercises without a shortcut that would pass their checks: what the ban refuses does
 # not compute the answer, or the hidden tests already reject what it computes.
 NO_SHORTCUT = {
-    ("06-symbolic", "k_taylor"): "sym.gelu_coefficient_taylor solves the tanh form's coefficient, not k",
-    ("06-symbolic", "k_minimax"): "sym.gelu_coefficient_fit fits the tanh form, not sigma(kx)",
-    ("06-symbolic", "selu_parameters"): "sym.selu_constants only fits the default targets",
-    ("07-initialisation", "neuron_grad"): ("nn.Dense with nn.binary_cross_entropy divides by "
+    ("07-symbolic", "k_taylor"): "sym.gelu_coefficient_taylor solves the tanh form's coefficient, not k",
+    ("07-symbolic", "k_minimax"): "sym.gelu_coefficient_fit fits the tanh form, not sigma(kx)",
+    ("07-symbolic", "selu_parameters"): "sym.selu_constants only fits the default targets",
+    ("02-training", "neuron_grad"): ("nn.Dense with nn.binary_cross_entropy divides by "
                                           "zero on the saturated inputs the checks try"),
-    ("07-initialisation", "numeric_grad_W"): ("nn.Dense's exact gradient is rejected by the "
+    ("02-training", "numeric_grad_W"): ("nn.Dense's exact gradient is rejected by the "
                                              "hidden test at h = 1e-3"),
 }
 

@@ -117,7 +117,7 @@ def test_every_stated_ban_is_enforced(assignment):
 
 # ------------------------------------------------------------------------------ the refusal
 
-SIGMOID_BAN = BANS["02-sigmoid-tanh"]["sigmoid_stable"].request("`sigmoid_stable`")
+SIGMOID_BAN = BANS["03-sigmoid-tanh"]["sigmoid_stable"].request("`sigmoid_stable`")
 
 
 @pytest.mark.parametrize("route", [
@@ -135,7 +135,7 @@ def test_every_route_to_a_banned_reference_is_refused(route):
                            r"sigmoid: `activations\.(sigmoid|silu|softplus\.grad)` is not "
                            r"available inside `sigmoid_stable`$"):
             route(np.array([0.5, 2.0]))
-    assert len(guard.hits) == 1 and guard.hits[0].startswith("Exercise 2.5 asks"), guard.hits
+    assert len(guard.hits) == 1 and guard.hits[0].startswith("Exercise 3.5 asks"), guard.hits
 
 
 def test_a_swallowed_refusal_is_still_recorded_and_everything_comes_back():
@@ -152,8 +152,8 @@ def test_a_swallowed_refusal_is_still_recorded_and_everything_comes_back():
 
 
 def test_what_an_exercise_allows_stays_available():
-    """Exercise 2.2 asks for σ′ and may use σ: only the derivative is refused."""
-    ban = BANS["02-sigmoid-tanh"]["sigmoid_grad"].request("`sigmoid_grad`")
+    """Exercise 3.2 asks for σ′ and may use σ: only the derivative is refused."""
+    ban = BANS["03-sigmoid-tanh"]["sigmoid_grad"].request("`sigmoid_grad`")
     with refusing(ban) as guard:
         s = activations.sigmoid(np.array([0.0, 2.0]))
         with pytest.raises(ReferenceUnavailable):
@@ -183,7 +183,7 @@ def test_putting_the_reference_back_or_reloading_it_is_reported():
     with refusing(SIGMOID_BAN) as guard:
         stub = fn.__code__
         fn.__code__ = compile("lambda x: x", "<s>", "eval").co_consts[0]
-    assert fn.__code__ is not stub and any("was changed while Exercise 2.5" in h
+    assert fn.__code__ is not stub and any("was changed while Exercise 3.5" in h
                                            for h in guard.hits)
     assert activations.sigmoid(0.0) == 0.5
     original = activations.sigmoid
@@ -212,8 +212,8 @@ def test_no_ban_is_a_no_op():
     with refusing(None) as guard:
         assert activations.sigmoid(0.0) == 0.5
     assert guard.hits == []
-    assert ban_for("02-sigmoid-tanh", "test_chain_gradient_visible") is None
-    assert ban_for("02-sigmoid-tanh", "test_sigmoid_stable_visible").exercise == "2.5"
+    assert ban_for("03-sigmoid-tanh", "test_chain_gradient_visible") is None
+    assert ban_for("03-sigmoid-tanh", "test_sigmoid_stable_visible").exercise == "3.5"
 
 
 # ------------------------------------------------------------------------------ the shortcuts

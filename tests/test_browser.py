@@ -45,44 +45,44 @@ WIDGET_CHANGES = {
         dict(control="w₁", value="-1", present=["w = (-1.0, 1.0), b = -1.5: 2/4 right"],
              absent=["1/4 right"]),
     ],
-    "02-sigmoid-tanh": [
+    "03-sigmoid-tanh": [
         dict(control="weight w", value="2", present=["σ(2z − 1)", "2·σ′(2z − 1)"],
              absent=["σ(3z − 1)"]),
     ],
-    "03-relu-family": [
+    "04-relu-family": [
         dict(control="bias shift", value="-1", present=["bias shift -1.0"],
              absent=["bias shift +0.0"]),
         dict(control="activation", value="elu", present=["elu: value", "elu: derivative"],
              absent=["relu"]),
     ],
-    "04-smooth-activations": [
+    "05-smooth-activations": [
         dict(control="β", value="2", present=["swish with β = 2: value", "swish (β = 2)"],
              absent=["swish (β = 1)"]),
         dict(control="activation", value="gelu", present=["gelu: value", "gelu: derivative"],
              absent=["softplus"]),
     ],
-    "05-softmax": [
+    "06-softmax": [
         dict(control="T", value="2", present=["softmax(x / T), T = 2"], absent=["T = 1"]),
     ],
-    "06-symbolic": [
+    "07-symbolic": [
         dict(control="activation", value="tanh", present=["tanh"], absent=["swish"]),
     ],
-    "07-initialisation": [
+    "08-initialisation": [
         dict(control="activation", value="relu",
              present=["Activations per layer (relu, xavier_normal, 10×300)"],
              absent=["(tanh, xavier_normal, 10×300)"]),
     ],
-    "08-gradient-descent": [
+    "09-gradient-descent": [
         dict(control="epoch", value="10",
              present=["Momentum Optimizer (decay = 0.5) epoch number: 10", "model, epoch 10"],
              absent=["model, epoch 0"]),
     ],
-    "09-adaptive-optimisers": [
+    "10-adaptive-optimisers": [
         dict(control="surface", value="rational", present=["rational:"], absent=["polynomial"]),
         dict(control="optimiser", value="Adam (η = 0.1)",
              present=["Adam (η = 0.1) epoch number: 0"], absent=["Gradient Descent"]),
     ],
-    "10-capstone": [],          # no widget: its comparison is a table and static curves
+    "11-capstone": [],          # no widget: its comparison is a table and static curves
 }
 
 

@@ -48,11 +48,11 @@ pytestmark = pytest.mark.nbgrader
 
 ASSIGNMENTS = assignments()
 FIRST = "01-neuron"
-CAPSTONE = "10-capstone"
+CAPSTONE = "11-capstone"
 # The capstone's deliberately broken backward pass: the ReLU derivative with its inequality
 # reversed, 1[z < 0] instead of 1[z > 0] (a realistic slip that still trains, badly).
 BROKEN_BACKWARD = ("(z > 0)", "(z < 0)")
-SECOND = "02-sigmoid-tanh"
+SECOND = "03-sigmoid-tanh"
 SOLUTION_BEGIN, SOLUTION_END = "### BEGIN SOLUTION", "### END SOLUTION"
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 

@@ -211,7 +211,7 @@ def test_a_banned_reference_fails_the_call_by_name(kernel):
     student's own code and the reference after the ban are unaffected."""
     from actlib.grading.bans import ban_for
 
-    kernel.ban = ban_for("02-sigmoid-tanh", "test_sigmoid_stable_hidden")
+    kernel.ban = ban_for("03-sigmoid-tanh", "test_sigmoid_stable_hidden")
     try:
         for name in ("by_reference", "swallows"):
             with pytest.raises(AssertionError, match=r"Exercise 2\.5 asks you to write the "
@@ -227,7 +227,7 @@ def test_an_answer_cell_ban_reports_its_refused_calls(kernel):
     from actlib.grading.bans import ban_for
     from actlib.grading.remote import StudentError
 
-    kernel.ban_answer(ban_for("02-sigmoid-tanh", "sigmoid_naive"), "your answer cell")
+    kernel.ban_answer(ban_for("03-sigmoid-tanh", "sigmoid_naive"), "your answer cell")
     with pytest.raises(StudentError, match="ReferenceUnavailable"):
         kernel.get("by_reference")(1.0)       # no ban on this call: the kernel's stub raises
     refused = kernel.lift_ban()

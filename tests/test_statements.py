@@ -33,7 +33,7 @@ def stated(pattern, text, what):
 
 
 # ---------------------------------------------------------------------------------------
-# the comparison table (lesson 4, generated from actlib.activations)
+# the comparison table (lesson 5, generated from actlib.activations)
 # ---------------------------------------------------------------------------------------
 def _mp_function(name):
     x = sp.Symbol("x", real=True)
@@ -80,7 +80,7 @@ def test_table_ranges_of_the_smooth_activations_have_right_digits(name, column):
 
 
 def test_mish_derivative_range_digits():
-    """Lesson 4's table: Mish′ ∈ [−0.1125, 1.0885] (not [−0.110, 1.090])."""
+    """Lesson 5's table: Mish′ ∈ [−0.1125, 1.0885] (not [−0.110, 1.090])."""
     f = _mp_function("mish")
     d1 = lambda t: mpmath.diff(f, t)
     lo = d1(mpmath.findroot(lambda t: mpmath.diff(f, t, 2), -2.25))
@@ -95,7 +95,7 @@ def test_elu_and_selu_saturate_on_the_left_as_lesson_3_says():
         assert f.info["saturating"].startswith("left"), f"{name}: table says {f.info['saturating']}"
         assert f(-1e3) == pytest.approx(limit, rel=1e-15) and f.grad(-1e3) == 0.0
     assert A.get("leaky_relu").info["saturating"] == "no"
-    text = markdown("03-relu-family")
+    text = markdown("04-relu-family")
     assert "does* saturate" in text or "does saturate" in text
 
 
@@ -107,13 +107,13 @@ def test_elu_is_c1_only_at_alpha_1_and_never_c2():
     assert sp.simplify(d_left - a) == 0 and sp.diff(right, x) == 1
     assert sp.solve(sp.Eq(d_left, 1), a) == [1]                   # C¹ exactly when α = 1
     assert sp.limit(sp.diff(left.subs(x, -x), x, 2), x, 0, "-") == a   # f'' jumps α → 0
-    text = markdown("03-relu-family")
+    text = markdown("04-relu-family")
     assert "C^1" in text or "C¹" in text
     assert "so the function is smooth there" not in text
 
 
 # ---------------------------------------------------------------------------------------
-# lesson 2 / lesson 6: the logistic equation
+# lesson 3 / lesson 7: the logistic equation
 # ---------------------------------------------------------------------------------------
 def test_logistic_ode_general_solution_includes_c_negative_and_misses_zero():
     z, C = sp.symbols("z C", real=True)
@@ -137,7 +137,7 @@ def test_logistic_ode_general_solution_includes_c_negative_and_misses_zero():
     (C1,) = rhs.free_symbols - {z}
     assert sp.solve(sp.Eq(rhs, 0), C1) == [], "dsolve's family now contains y = 0"
     # the lessons say so
-    l2, l6 = markdown("02-sigmoid-tanh"), markdown("06-symbolic")
+    l2, l6 = markdown("03-sigmoid-tanh"), markdown("07-symbolic")
     assert "are all its solutions" not in l2 and "finds every solution" not in l6
     for text in (l2, l6):
         assert re.search(r"C(_1)?\s*<\s*0", text), "the C < 0 solutions are not mentioned"
@@ -145,7 +145,7 @@ def test_logistic_ode_general_solution_includes_c_negative_and_misses_zero():
 
 
 # ---------------------------------------------------------------------------------------
-# lesson 2: the wide-layer backward factor versus the 1/4 bound
+# lesson 3: the wide-layer backward factor versus the 1/4 bound
 # ---------------------------------------------------------------------------------------
 def _sigmoid_backward(width, std, depth=12, batch=200, seed=0):
     """RMS of ∂L/∂z per layer of a zero-bias sigmoid MLP and the predicted per-layer factor."""
@@ -179,8 +179,8 @@ def test_wide_sigmoid_layers_multiply_the_gradient_by_sqrt_n_s_rms_sigma_prime()
     measured_x = rms_x[:-1] / rms_x[1:]
     np.testing.assert_allclose(measured_x, predicted_x, rtol=0.1)
     assert np.all(measured_x < 0.25)
-    # what lesson 2 states about this measurement
-    text = markdown("02-sigmoid-tanh")
+    # what lesson 3 states about this measurement
+    text = markdown("03-sigmoid-tanh")
     assert r"\rho = \sqrt{n}\,s\,\sqrt{\mathbb E[\sigma'(z)^2]}" in text
     factor = float(stated(r"grows by about\s*\$?([0-9.]+)\$?\s*per layer going backward", text,
                           "the measured backward factor for N(0, 1) weights"))
@@ -200,22 +200,22 @@ def test_the_chain_of_single_units_does_obey_the_quarter_bound():
 
 
 def test_lesson_7_measurement_first_layer_weight_gradient_larger():
-    """The claim written answer 2.1 now builds on: N(0, 1), 500 wide, sigmoid."""
+    """The claim written answer 3.1 now builds on: N(0, 1), 500 wide, sigmoid."""
     prop = nn.propagate(10, 500, "sigmoid", 1.0, rng=np.random.default_rng(0), n=100)
     assert prop.weight_grad_norms[0] > 10 * prop.weight_grad_norms[-1]
-    # written answer 2.1's network: 12 layers, "nearly a hundred times larger"
+    # written answer 3.1's network: 12 layers, "nearly a hundred times larger"
     ratios = [nn.propagate(12, 500, "sigmoid", 1.0, rng=np.random.default_rng(s), n=100)
               .weight_grad_norms[[0, -1]] for s in range(3)]
     assert all(50 < a / b < 150 for a, b in ratios), ratios
-    assert "nearly a hundred times *larger*" in markdown("02-sigmoid-tanh")
+    assert "nearly a hundred times *larger*" in markdown("03-sigmoid-tanh")
 
 
 # ---------------------------------------------------------------------------------------
-# lesson 4: GELU and swish numbers
+# lesson 5: GELU and swish numbers
 # ---------------------------------------------------------------------------------------
 def test_gelu_exact_minus_10_digits():
     exact = -10 * mpmath.ncdf(-10)
-    text = markdown("04-smooth-activations")
+    text = markdown("05-smooth-activations")
     quoted = stated(r"true value[^`]*?`(-7\.6\d+e-23)`", text, "GELU(-10)'s true value")
     assert float(quoted) == float(exact), f"text says {quoted}, mpmath gives {mpmath.nstr(exact, 17)}"
     assert len(quoted.split("e")[0].replace("-", "").replace(".", "")) >= 15
@@ -228,7 +228,7 @@ def test_silu_derivative_exceeds_one_only_beyond_1_28():
     cross = mpmath.findroot(lambda t: d1(t) - 1, 1.3)
     peak_x = mpmath.findroot(lambda t: mpmath.diff(silu, t, 2), 2.4)
     assert d1(0) == mpmath.mpf(1) / 2
-    text = markdown("04-smooth-activations")
+    text = markdown("05-smooth-activations")
     assert "just right of 0" not in text
     assert float(stated(r"above 1 only for \$x\s*>\s*([0-9.]+)", text, "where SiLU′ passes 1")) \
         == round(float(cross), 2)
@@ -238,33 +238,33 @@ def test_silu_derivative_exceeds_one_only_beyond_1_28():
 
 
 def test_gelu_library_defaults_as_stated():
-    text = markdown("04-smooth-activations")
+    text = markdown("05-smooth-activations")
     assert re.search(r"JAX[^.]*tanh form", text), "JAX's default (approximate=True) not stated"
     assert "approximate=True" in text
 
 
 # ---------------------------------------------------------------------------------------
-# lesson 7: zero initialisation moves only the output bias
+# lesson 8: zero initialisation moves only the output bias
 # ---------------------------------------------------------------------------------------
 def test_zero_weights_move_only_the_output_bias():
     from actlib import data
     X, y = data.two_moons(200, rng=np.random.default_rng(0), noise=0.1)
     net = nn.Sequential([nn.Dense(2, 4, "tanh", init="zeros"), nn.Dense(4, 1, "sigmoid", init="zeros")])
     before = [{k: v.copy() for k, v in layer.params.items()} for layer in net.layers]
-    for _ in range(50):                              # lesson 7's train_small loop
+    for _ in range(50):                              # lesson 8's train_small loop
         net.backward(nn.binary_cross_entropy(net.forward(X), y)[1])
         for p, g in zip(net.params(), net.grads()):
             p -= 0.5 * g
     moved = {(i, k): not np.array_equal(before[i][k], layer.params[k])
              for i, layer in enumerate(net.layers) for k in layer.params}
     assert moved == {(0, "W"): False, (0, "b"): False, (1, "W"): False, (1, "b"): True}
-    text = markdown("07-initialisation")
+    text = markdown("08-initialisation")
     assert "only the biases" not in text and "only biases learn" not in text
     assert "output bias" in text
 
 
 # ---------------------------------------------------------------------------------------
-# lesson 8: momentum and moving averages
+# lesson 9: momentum and moving averages
 # ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("beta", [0.5, 0.8, 0.9])
 def test_momentum_step_grows_to_one_over_one_minus_beta_times_the_plain_step(beta):
@@ -275,14 +275,14 @@ def test_momentum_step_grows_to_one_over_one_minus_beta_times_the_plain_step(bet
         old = theta.copy()
         opt.step([theta], [g])
     np.testing.assert_allclose((old - theta) / (eta * g), 1 / (1 - beta), rtol=1e-9)
-    text = markdown("08-gradient-descent")
+    text = markdown("09-gradient-descent")
     assert r"\eta/(1-\beta)$ times" not in text
     assert re.search(r"\$1/\(1-\\beta\)\$ times the plain step", text)
     assert float(stated(r"\(×(\d+) for β = 0\.9\)", text, "the ×10 example")) == pytest.approx(1 / (1 - 0.9))
 
 
 def test_ewma_memory_statement():
-    text = markdown("08-gradient-descent")
+    text = markdown("09-gradient-descent")
     assert "faded to a third" not in text
     pct_weight = float(stated(r"about\s+(\d+)\s?%\s+as much as the newest", text, "the relative weight"))
     pct_mass = float(stated(r"together\s+carry\s+about\s+(\d+)\s?%", text, "the mass of the window"))
@@ -306,13 +306,13 @@ def test_heavy_ball_characteristic_roots_are_double_at_both_extreme_curvatures()
     # numerically: the error decays like k·rate^k at the optimum
     hb = optim.heavy_ball_optimal(4.0, 1.0)
     assert hb["rate"] == pytest.approx(1 / 3)
-    text = markdown("08-gradient-descent")
+    text = markdown("09-gradient-descent")
     assert "extreme eigenvalues coincide" not in text
     assert "double root" in text
 
 
 # ---------------------------------------------------------------------------------------
-# lesson 9: the quadratic surface and the cosine surface
+# lesson 10: the quadratic surface and the cosine surface
 # ---------------------------------------------------------------------------------------
 def classify(a, b, c, d):
     """Critical points of a x² + b y² + c x y + d x, by SymPy."""
@@ -348,7 +348,7 @@ def test_quadratic_critical_point_classification(abcd, expected):
 
 
 def test_lesson_9_states_the_classification():
-    text = markdown("09-adaptive-optimisers")
+    text = markdown("10-adaptive-optimisers")
     assert "otherwise it is a saddle" not in text
     assert re.search(r"4ab\s*>\s*c\^2", text) and "maximum" in text
     assert "(x + y)^2 + x" in text
@@ -359,7 +359,7 @@ def test_cosine_level_sets_are_hyperbolas_unless_a_is_zero():
     x, y, a, b, c = sp.symbols("x y a b c", real=True)
     u = a * x * y + b * x + c * y
     assert sp.expand(a * (x + c / a) * (y + b / a) - b * c / a - u) == 0
-    assert "hyperbola" in markdown("09-adaptive-optimisers")
+    assert "hyperbola" in markdown("10-adaptive-optimisers")
 
 
 # ---------------------------------------------------------------------------------------
@@ -389,7 +389,7 @@ def test_gelu_naive_relative_error_grows_as_stated():
     assert 1e-11 < rel(-5.0) < 1e-9                      # "about 1e-10 at x = -5"
     assert rel(-8.5) == 1.0                              # every digit lost
     assert float(2 * mpmath.ncdf(-8.3)) < 1.2e-16        # below the spacing of doubles near 1
-    text = markdown("04-smooth-activations")
+    text = markdown("05-smooth-activations")
     assert "about\n$10^{-10}$ at $x = -5$" in text or "about $10^{-10}$ at $x = -5$" in text
 
 
@@ -397,10 +397,10 @@ def test_saturation_prediction_of_written_answer_2_2():
     cut = mpmath.findroot(lambda t: mpmath.exp(-t) / (1 + mpmath.exp(-t)) ** 2 - 0.01, 4.6)
     share = float(2 * mpmath.ncdf(-cut / 100))           # std(z) = 1·√10000 = 100
     assert round(share, 2) == 0.96
-    r = np.random.default_rng(0)                          # lesson 2's table line, s = 10, n = 100
+    r = np.random.default_rng(0)                          # lesson 3's table line, s = 10, n = 100
     z = r.standard_normal((1000, 100)) @ r.normal(0.0, 10.0, size=(100, 50))
     assert np.mean(A.sigmoid.grad(z) < 0.01) == pytest.approx(share, abs=0.01)
-    assert "about 96 % of the units are saturated" in markdown("02-sigmoid-tanh")
+    assert "about 96 % of the units are saturated" in markdown("03-sigmoid-tanh")
 
 
 def test_relu_variance_halves_under_lecun_and_he_restores_it():
@@ -414,7 +414,7 @@ def test_relu_variance_halves_under_lecun_and_he_restores_it():
             a = A.relu(z)
         per_layer = (second[-1] / second[0]) ** (1 / 5)     # geometric mean over 5 layers
         assert per_layer == pytest.approx(factor, rel=0.06)
-    assert "2^{-9} \\approx 1/500" in markdown("03-relu-family")
+    assert "2^{-9} \\approx 1/500" in markdown("04-relu-family")
 
 
 def test_selu_lambda_exceeds_one_because_the_bracket_is_below_one():
@@ -424,7 +424,7 @@ def test_selu_lambda_exceeds_one_because_the_bracket_is_below_one():
     assert abs(half - mpmath.mpf(1) / 2) < 1e-30
     bracket = half + neg
     assert abs(1 / mpmath.sqrt(bracket) - A.SELU_LAMBDA) < 1e-12
-    text = markdown("06-symbolic")
+    text = markdown("07-symbolic")
     assert float(stated(r"about ([0-9.]+)\$?, so \$\\lambda", text, "the variance bracket")) \
         == round(float(bracket), 3)
 
@@ -433,13 +433,13 @@ def test_adam_first_step_without_v_correction_is_sqrt_1000_times_too_large():
     b1, b2, g = 0.9, 0.999, np.array([1e-4, -2.0, 300.0])
     m_hat, v = g, (1 - b2) * g ** 2                       # m corrected, v not
     np.testing.assert_allclose(np.abs(m_hat / np.sqrt(v)), 1 / np.sqrt(1 - b2), rtol=1e-12)
-    text = markdown("09-adaptive-optimisers")
+    text = markdown("10-adaptive-optimisers")
     assert float(stated(r"about ([0-9.]+)\s*η", text, "the uncorrected-v first step")) \
         == round(1 / np.sqrt(1 - b2), 1)
 
 
 def test_sgd_noise_cloud_scales_with_sqrt_learning_rate_and_batch():
-    """Written answer 8.2: the stationary spread of SGD ∝ √η and ∝ 1/√batch (small η)."""
+    """Written answer 9.2: the stationary spread of SGD ∝ √η and ∝ 1/√batch (small η)."""
     r = np.random.default_rng(0)
     h, sigma = 1.0, 1.0
     def spread(eta, batch, steps=200_000):
@@ -455,18 +455,18 @@ def test_sgd_noise_cloud_scales_with_sqrt_learning_rate_and_batch():
 
 
 def test_lesson_7_states_the_evidence_on_covariate_shift_and_has_no_phantom_sigmoid_curve():
-    text = markdown("07-initialisation")
+    text = markdown("08-initialisation")
     assert "covariate shift" in text and "Santurkar" in text and "debated" in text
     assert "Sigmoid is not in this figure" in text
-    nb = nbformat.read(str(ROOT / "source" / "07-initialisation" / "07-initialisation.ipynb"), as_version=4)
+    nb = nbformat.read(str(ROOT / "source" / "08-initialisation" / "08-initialisation.ipynb"), as_version=4)
     figure = next(c.source for c in nb.cells if c.cell_type == "code" and "pairs = [(" in c.source)
     assert "sigmoid" not in figure, "the figure now has a sigmoid curve: update the sentence"
 
 
 # ---------------------------------------------------------------------------------------
-# lesson 10, the capstone
+# lesson 11, the capstone
 # ---------------------------------------------------------------------------------------
-CAPSTONE = "10-capstone"
+CAPSTONE = "11-capstone"
 
 
 def capstone_solution():
@@ -559,7 +559,7 @@ def test_capstone_constants_as_stated():
 
 @pytest.mark.notebooks
 def test_capstone_comparison_and_measurements_as_the_model_answers_state():
-    """The seeded runs behind the written answers of lesson 10: the tuned rates, the table,
+    """The seeded runs behind the written answers of lesson 11: the tuned rates, the table,
     the small-initialisation measurement and the derivative-at-the-activation slip."""
     from actlib import init
 
@@ -614,7 +614,7 @@ def test_capstone_comparison_and_measurements_as_the_model_answers_state():
     assert all(5e-5 < n < 1e-4 for n in norms["small"]), norms              # "about 7·10⁻⁵"
     assert all(0.7 < n < 1.3 for n in norms["He"]), norms                   # "against about 1"
 
-    # written answer 10.1: the derivative taken at the activation
+    # written answer 11.1: the derivative taken at the activation
     def gradient_error(activation, edit=None):
         r = np.random.default_rng(0)
         params = ns["init_params"]([8, 6, 5, 4], r)
@@ -642,11 +642,11 @@ def test_capstone_comparison_and_measurements_as_the_model_answers_state():
 
 
 # ---------------------------------------------------------------------------------------
-# lesson 2: where the textbook sigmoid and tanh overflow (exercise 2.4 and section 6)
+# lesson 3: where the textbook sigmoid and tanh overflow (exercise 3.4 and section 6)
 # ---------------------------------------------------------------------------------------
 def test_naive_sigmoid_and_tanh_overflow_where_lesson_2_says():
     import warnings
-    text = markdown("02-sigmoid-tanh")
+    text = markdown("03-sigmoid-tanh")
     assert r"$z \lesssim -710$ (float64) or $-89$ (float32)" in text
     assert r"$|z| \ge 710$" in text
     def overflows(z):
@@ -656,7 +656,7 @@ def test_naive_sigmoid_and_tanh_overflow_where_lesson_2_says():
         return bool(caught)
     assert not overflows(np.float64(-709.0)) and overflows(np.float64(-710.0))
     assert not overflows(np.float32(-88.0)) and overflows(np.float32(-89.0))
-    # the limits exercise 2.4 asks for: minus the logarithm of the largest finite number
+    # the limits exercise 3.4 asks for: minus the logarithm of the largest finite number
     assert -710 < -np.log(np.finfo(np.float64).max) < -709
     assert -89 < -np.log(np.float64(np.finfo(np.float32).max)) < -88
     with np.errstate(over="ignore", invalid="ignore"):
@@ -668,12 +668,12 @@ def test_naive_sigmoid_and_tanh_overflow_where_lesson_2_says():
 
 
 # ---------------------------------------------------------------------------------------
-# lesson 3: sparsity of the seeded layer of exercise 3.3
+# lesson 4: sparsity of the seeded layer of exercise 4.3
 # ---------------------------------------------------------------------------------------
 def test_relu_sparsity_prediction_and_bias_shift():
     from actlib import init
     from scipy.stats import norm
-    text = markdown("03-relu-family")
+    text = markdown("04-relu-family")
     assert r"\Phi(1/\sqrt2) \approx 0.76" in text
     assert r"\sqrt{256 \cdot 2/256} = \sqrt2" in text
     assert round(float(norm.cdf(1 / np.sqrt(2))), 2) == 0.76
@@ -687,7 +687,7 @@ def test_relu_sparsity_prediction_and_bias_shift():
 
 
 # ---------------------------------------------------------------------------------------
-# lesson 4: softplus from its output, and the minimum of swish (exercises 4.1, 4.2, 4.5)
+# lesson 5: softplus from its output, and the minimum of swish (exercises 5.1, 5.2, 5.5)
 # ---------------------------------------------------------------------------------------
 def test_softplus_facts_of_lesson_4():
     x = sp.Symbol("x", real=True)
@@ -696,7 +696,7 @@ def test_softplus_facts_of_lesson_4():
     assert sp.simplify(sp.diff(s, x) - 1 / (1 + sp.exp(-x))) == 0      # = sigma
     assert 1.0 + np.exp(-40.0) == 1.0 and np.finfo(np.float64).eps == pytest.approx(2.2e-16, rel=0.01)
     assert float(mpmath.log(1 + mpmath.exp(-40))) == 4.248354255291589e-18
-    text = markdown("04-smooth-activations")
+    text = markdown("05-smooth-activations")
     assert "`4.248354255291589e-18`" in text and "$2.2\\times10^{-16}$" in text
 
 
@@ -712,7 +712,7 @@ def test_swish_minimum_as_lesson_4_derives_it():
         f = lambda t: t / (1 + mpmath.exp(-beta * t))
         assert abs(mpmath.diff(f, x_star / beta)) < 1e-25
         assert abs(f(x_star / beta) - (x_star + 1) / beta) < 1e-30
-    text = markdown("04-smooth-activations")
+    text = markdown("05-smooth-activations")
     assert float(stated(r"x\^\* = -1 - W\(1/e\) \\approx (-[0-9.]+)", text, "x*")) == round(float(x_star), 4)
     assert float(stated(r"and \$x\^\* \+ 1 \\approx (-[0-9.]+)", text, "the SiLU minimum")) == round(float(x_star + 1), 4)
     pair = stated(r"`swish_minimum\(2\.0\)` about\s*`\((-[0-9.]+, -[0-9.]+)\)`", text, "the beta = 2 example")
@@ -730,30 +730,30 @@ def test_sigmoid_derivative_tail_claims_of_exercise_2_2():
     assert float(1 - mpmath.mpf(1) / (1 + mpmath.exp(-30))) == pytest.approx(9.4e-14, rel=0.01)
     for z in (-700.0, -40.0, 30.0, 40.0, 700.0):                 # the product form is accurate
         assert abs(A.sigmoid(z) * A.sigmoid(-z) - true(z)) / true(z) < 1e-15
-    text = markdown("02-sigmoid-tanh")
+    text = markdown("03-sigmoid-tanh")
     assert r"$s = 1 - 9.4\times10^{-14}$" in text and r"from $z \approx 37$ on" in text
 
 
 # ---------------------------------------------------------------------------------------
-# issue 10 part 2: facts stated by the reworked exercises of lessons 7 and 8
+# issue 10 part 2: facts stated by the reworked exercises of lessons 8 and 9
 # ---------------------------------------------------------------------------------------
 def test_leaky_relu_second_moment_is_one_plus_alpha_squared_over_two():
-    """Lesson 7, exercise 7.6: E[LeakyReLU_a(z)²] = (1 + a²)/2 · Var z for symmetric z."""
+    """Lesson 8, exercise 8.6: E[LeakyReLU_a(z)²] = (1 + a²)/2 · Var z for symmetric z."""
     z, a, s = sp.Symbol("z", real=True), sp.Symbol("alpha", nonnegative=True), sp.Symbol("s", positive=True)
     density = sp.exp(-z ** 2 / (2 * s ** 2)) / (s * sp.sqrt(2 * sp.pi))
     second = sp.integrate(z ** 2 * density, (z, 0, sp.oo)) + \
         sp.integrate((a * z) ** 2 * density, (z, -sp.oo, 0))
     assert sp.simplify(second - (1 + a ** 2) / 2 * s ** 2) == 0
-    text = markdown("07-initialisation")
+    text = markdown("08-initialisation")
     assert r"(1+\alpha^2)/2" in text and "np.sqrt(1 / 500) ≈ 0.0447" in text
     assert abs(np.sqrt(1 / 500) - 0.0447) < 5e-5 and abs(np.sqrt(2 / 500) - 0.0632) < 5e-5
 
 
 def test_cross_entropy_gradient_example_and_saturation_threshold():
-    """Lesson 7, exercise 7.1: the example's value and 'σ(z) rounds to 1 once |z| exceeds about 37'."""
+    """Lesson 8, exercise 8.1: the example's value and 'σ(z) rounds to 1 once |z| exceeds about 37'."""
     z = 0.5 * 1.0 - 0.25 * 2.0 + 0.1
     got = (float(mpmath.mpf(1) / (1 + mpmath.exp(-z))) - 1.0) * np.array([1.0, 2.0])
-    text = markdown("07-initialisation")
+    text = markdown("08-initialisation")
     quoted = stated(r"array\(\[(-0\.47502)\.\.\., (-0\.95004)\.\.\.\]\)", text, "the 7.1 example")
     assert float(quoted) == float(f"{got[0]:.5f}")
     assert f"{got[1]:.5f}" == "-0.95004"
@@ -763,22 +763,22 @@ def test_cross_entropy_gradient_example_and_saturation_threshold():
 
 
 def test_batchnorm_draft_cancellation_statement():
-    """Lesson 7, exercise 7.8: at 1e16 float64 numbers are 2 apart, so E[x²] − E[x]² is noise."""
+    """Lesson 8, exercise 8.8: at 1e16 float64 numbers are 2 apart, so E[x²] − E[x]² is noise."""
     assert np.spacing(1e16) == 2.0
     r = np.random.default_rng(0)
     x = 1e8 + r.standard_normal((64, 2))
     naive = (x ** 2).mean(axis=0) - x.mean(axis=0) ** 2
     assert np.all(np.abs(naive - x.var(axis=0)) > 0.1)
-    assert "10^{16}" in markdown("07-initialisation")
+    assert "10^{16}" in markdown("08-initialisation")
 
 
 def test_lesson_8_epochs_example_and_polyak_derivation():
-    """Lesson 8: exercise 8.3's example count ('a little over 200') and 8.5's double-root solution."""
+    """Lesson 9: exercise 9.3's example count ('a little over 200') and 8.5's double-root solution."""
     x, y = surfaces.linear_data(100, slope=2.0, intercept=1.0, noise=0.5, rng=np.random.default_rng(1))
     problem = surfaces.LinearRegression(x, y)
     count = surfaces.converged_at(surfaces.run(optim.SGD(0.1), problem, (0.0, 0.0), 1000),
                                   problem.minimum, tol=1e-3)
-    text = markdown("08-gradient-descent")
+    text = markdown("09-gradient-descent")
     assert "is a little over 200 epochs" in text and 200 < count < 230
     L, mu, q = sp.symbols("L mu q", positive=True)          # q = sqrt(beta)
     eta = (1 - q) ** 2 / mu
@@ -799,7 +799,7 @@ def test_lesson_8_epochs_example_and_polyak_derivation():
 
 
 def test_lesson_6_reworked_exercise_examples():
-    """Lesson 6: the examples of exercises 6.1, 6.2 and 6.8 as the text states them."""
+    """Lesson 7: the examples of exercises 7.1, 7.2 and 7.8 as the text states them."""
     x = sp.Symbol("x", real=True)
     u, v = sp.Integer(1), 1 + sp.exp(-x)
     du, dv = sp.diff(u, x), sp.diff(v, x)
@@ -810,7 +810,7 @@ def test_lesson_6_reworked_exercise_examples():
     sigma = 1 / (1 + sp.exp(-x))
     p2 = s * (1 - s) * (1 - 2 * s)
     assert sp.simplify(p2.subs(s, sigma) - sp.diff(sigma, x, 2)) == 0
-    text = markdown("06-symbolic")
+    text = markdown("07-symbolic")
     decoy = stated(r"`sigma_second_poly = ([^`]+)` would be written", text, "the 6.2 decoy")
     assert "(it is not the answer)" in text
     assert sp.expand(sp.sympify(decoy, locals={"s": s}) - p2) != 0, "the 6.2 decoy is the answer"
@@ -826,18 +826,18 @@ def test_lesson_6_reworked_exercise_examples():
 
 
 def test_lesson_5_logit_threshold_example():
-    """Lesson 5, exercise 5.5: sigma(tau) = t gives tau = ln(t / (1 - t)); ln 9 ≈ 2.1972 for t = 0.9."""
+    """Lesson 6, exercise 6.5: sigma(tau) = t gives tau = ln(t / (1 - t)); ln 9 ≈ 2.1972 for t = 0.9."""
     t, tau = sp.Symbol("t", positive=True), sp.Symbol("tau", real=True)
     sol = sp.solve(sp.Eq(1 / (1 + sp.exp(-tau)), t), tau)
     assert any(sp.simplify(s_ - sp.log(t / (1 - t))) == 0 for s_ in sol)
-    text = markdown("05-softmax")
+    text = markdown("06-softmax")
     assert float(stated(r"\\ln 9 \\approx ([0-9.]+)", text, "ln 9")) == round(float(np.log(9)), 4)
 
 
 def test_lesson_9_rmsprop_draft_output():
-    """Lesson 9, exercise 9.3: what the broken draft returns on the example, as the text says."""
+    """Lesson 10, exercise 10.3: what the broken draft returns on the example, as the text says."""
     theta, grad, ms = np.array([1.0, 2.0]), np.array([0.5, -1.0]), np.array([0.5, 0.5])
     draft = theta - 0.1 * grad / np.sqrt(ms + 0.1)
-    text = markdown("09-adaptive-optimisers")
+    text = markdown("10-adaptive-optimisers")
     quoted = stated(r"it returns θ ≈ \(([0-9.]+, [0-9.]+)\) instead", text, "the 9.3 draft's output")
     np.testing.assert_allclose([float(v) for v in quoted.split(",")], draft, atol=5e-5)

@@ -1,8 +1,8 @@
 """Benchmark: trusted grading (sandboxed kernel, verdicts in the grader) against stock nbgrader.
 
     python tools/bench_grading.py                       # every lesson's solution, 2 rounds
-    python tools/bench_grading.py --assignments 01-neuron 05-softmax --rounds 3
-    python tools/bench_grading.py --quick               # lessons 1 and 2, one round
+    python tools/bench_grading.py --assignments 01-neuron 06-softmax --rounds 3
+    python tools/bench_grading.py --quick               # lessons 1 and 3, one round
 
 Two temporary copies of the course grade the same submissions (each lesson's solution and its
 untouched release) in the same run, alternating, one submission at a time (one worker):
@@ -57,7 +57,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--assignments", nargs="+", metavar="A", help="default: every lesson")
     parser.add_argument("--rounds", type=int, default=2, help="repetitions (default: 2)")
-    parser.add_argument("--quick", action="store_true", help="lessons 1 and 2, one round")
+    parser.add_argument("--quick", action="store_true", help="lessons 1 and 3, one round")
     args = parser.parse_args(argv)
     wanted = args.assignments or assignments()
     rounds = args.rounds

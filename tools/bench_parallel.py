@@ -3,7 +3,7 @@ against grading it one submission at a time.
 
     python tools/bench_parallel.py                     # 100 submissions of 01-neuron, all cores
     python tools/bench_parallel.py --quick             # 10 submissions, per-process baseline on 4
-    python tools/bench_parallel.py --students 40 --workers 2 --assignment 05-softmax
+    python tools/bench_parallel.py --students 40 --workers 2 --assignment 06-softmax
 
 A temporary copy of the course gets a synthetic class: per ten submissions three perfect (the
 solution), three with one answer stubbed (``raise NotImplementedError()``, a different answer
@@ -26,7 +26,7 @@ than one-at-a-time grading (T1 / W >= 1.8 and T_pp / W >= 1.8), each printed PAS
 with its numbers. Exit status 0 when every target passed, 1 otherwise, 2 for a usage error.
 
 The default lesson is the fastest to grade: 01-neuron (measured: about 3.5 s for the solution
-and 4 s for the untouched release with one worker; 05-softmax is as fast, every other lesson
+and 4 s for the untouched release with one worker; 06-softmax is as fast, every other lesson
 slower). Timings on a shared machine are noisy: say what else ran.
 """
 import argparse

@@ -1,6 +1,6 @@
 """Check one assignment end to end with nbgrader, in a temporary copy of the course.
 
-    python tools/check_assignment.py 02-sigmoid-tanh
+    python tools/check_assignment.py 03-sigmoid-tanh
 
 Generates the release and the solution, submits the solution (must get full automatic
 marks) and the untouched release (must get zero, every test cell failing), autogrades both

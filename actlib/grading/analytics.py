@@ -80,7 +80,7 @@ def _read_json(path):
 def parse_exercises(course_root, assignment):
     """The exercises of ``assignment`` from its master notebooks in ``source/``, in notebook
     order: each answer cell (an nbgrader solution cell) with the header above it ("### Exercise
-    2.4 (3 points): title" or "### Written answer 2.1 (2 points)") and its graded cells. Code
+    2.4 (3 points): title" or "### Written answer 3.1 (2 points)") and its graded cells. Code
     answers own the test cells named ``test_<answer>_visible`` / ``test_<answer>_hidden``; a
     graded code cell that matches no answer becomes an exercise of its own."""
     folder = Path(course_root) / "source" / assignment
