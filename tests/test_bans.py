@@ -131,7 +131,7 @@ SIGMOID_BAN = BANS["03-sigmoid-tanh"]["sigmoid_stable"].request("`sigmoid_stable
 ])
 def test_every_route_to_a_banned_reference_is_refused(route):
     with refusing(SIGMOID_BAN) as guard:
-        with pytest.raises(ReferenceUnavailable, match=r"^Exercise 2\.5 asks you to write the "
+        with pytest.raises(ReferenceUnavailable, match=r"^Exercise 3\.5 asks you to write the "
                            r"sigmoid: `activations\.(sigmoid|silu|softplus\.grad)` is not "
                            r"available inside `sigmoid_stable`$"):
             route(np.array([0.5, 2.0]))

@@ -214,7 +214,7 @@ def test_a_banned_reference_fails_the_call_by_name(kernel):
     kernel.ban = ban_for("03-sigmoid-tanh", "test_sigmoid_stable_hidden")
     try:
         for name in ("by_reference", "swallows"):
-            with pytest.raises(AssertionError, match=r"Exercise 2\.5 asks you to write the "
+            with pytest.raises(AssertionError, match=r"Exercise 3\.5 asks you to write the "
                                rf"sigmoid: `activations.sigmoid` is not available inside `{name}`"):
                 kernel.get(name)(0.5)
         assert kernel.get("own")(0.0) == 0.5
