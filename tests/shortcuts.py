@@ -37,8 +37,10 @@ SHORTCUTS = {
         "relu_grad": "return activations.relu.grad(z)",
         "dead_fraction": "return float(dead_unit_fraction(X, W, b))",
         "leaky_relu": "return activations.leaky_relu(z, alpha=alpha)",
-        "prelu_alpha_grad": ("return float(np.sum(np.asarray(upstream, dtype=float)"
-                             " * activations.prelu_grad_alpha(np.asarray(z, dtype=float))))"),
+        "prelu_alpha_grad": ("d = np.asarray(upstream, dtype=float) * "
+                             "activations.prelu_grad_alpha(np.asarray(z, dtype=float))\n"
+                             "return d.reshape(-1, d.shape[-1]).sum(axis=0) if per_unit "
+                             "else float(d.sum())"),
         "elu": "return activations.elu(z, alpha=alpha)",
     },
     "05-smooth-activations": {

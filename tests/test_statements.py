@@ -841,3 +841,119 @@ def test_lesson_9_rmsprop_draft_output():
     text = markdown("10-adaptive-optimisers")
     quoted = stated(r"it returns θ ≈ \(([0-9.]+, [0-9.]+)\) instead", text, "the 9.3 draft's output")
     np.testing.assert_allclose([float(v) for v in quoted.split(",")], draft, atol=5e-5)
+
+
+# ---------------------------------------------------------------------------------------
+# lessons 1 and 4: reworked exercises
+# ---------------------------------------------------------------------------------------
+def test_lesson_1_neuron_draft_sums_over_the_batch_axis():
+    """Exercise 1.1: `w @ X + b` on the 2x2 batch gives [0.5, 6.5] (not [-0.5, 4.5]) without an
+    error, and on a batch of three inputs it raises ValueError."""
+    from actlib import neuron as nrn
+    w, b = np.array([2.0, -1.0]), 0.5
+    X = np.array([[1.0, 3.0], [2.0, 0.0]])
+    assert np.array_equal(w @ X + b, [0.5, 6.5])
+    assert np.array_equal(nrn.neuron(X, w, b, A.linear), [-0.5, 4.5])
+    assert np.array_equal(w @ X, w[0] * X[0] + w[1] * X[1])      # sums over the rows (inputs)
+    with pytest.raises(ValueError):
+        w @ np.ones((3, 2))
+    text = markdown("01-neuron")
+    assert "the draft returns `[0.5, 6.5]`, without any error" in text
+    assert "it gives `array([-0.5, 4.5])`" in text
+    assert "Lesson 8" not in text and "Lesson 2 defines both" in text
+
+
+def test_lesson_1_step_draft_from_the_sign_function_is_one_half_at_the_threshold():
+    """Exercise 1.2: (sign(z - θ) + 1)/2 is 0.5 at z = θ because np.sign(0) = 0, unlike B_θ."""
+    def step_draft(z, threshold=0.0):
+        return (np.sign(np.asarray(z, dtype=float) - threshold) + 1) / 2
+
+    assert np.array_equal(step_draft(np.array([-2.0, 0.0, 3.0])), [0.0, 0.5, 1.0])
+    assert np.array_equal(step_draft(np.array([1, 2, 3]), threshold=2), [0.0, 0.5, 1.0])
+    assert np.sign(0.0) == 0.0 and A.bipolar_step(0.0) == -1.0
+    assert np.array_equal(A.heaviside(np.array([-2.0, 0.0, 3.0])), [0.0, 0.0, 1.0])
+    assert np.array_equal(A.heaviside(np.array([1, 2, 3]), threshold=2), [0.0, 0.0, 1.0])
+    assert np.array_equal((A.bipolar_step(np.array([-2.0, 0.0, 3.0])) + 1) / 2,
+                          A.heaviside(np.array([-2.0, 0.0, 3.0])))       # H = (B + 1)/2 holds
+
+
+def test_lesson_4_masked_relu_draft_gives_nan_at_minus_infinity_with_a_warning():
+    """Exercise 4.1: z * (z > 0) on [-inf, -2, 0, 3, inf] is [nan, -0.0, 0, 3, inf] and warns
+    'invalid value encountered in multiply'; np.maximum(z, 0) is right and silent."""
+    import warnings
+    z = np.array([-np.inf, -2.0, 0.0, 3.0, np.inf])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        draft = z * (z > 0)
+    assert [str(w.message) for w in caught] == ["invalid value encountered in multiply"]
+    assert np.isnan(draft[0]) and draft[1] == 0.0 and np.signbit(draft[1])
+    assert np.array_equal(draft[2:], [0.0, 3.0, np.inf])
+    with np.errstate(all="raise"):
+        good = np.maximum(np.array([-np.inf, -2.0, np.nan, 0.0, 3.0, np.inf]), 0)
+    assert np.array_equal(good, [0.0, 0.0, np.nan, 0.0, 3.0, np.inf], equal_nan=True)
+    assert np.array_equal(A.relu(np.array([-np.inf, np.nan, np.inf])), [0.0, np.nan, np.inf],
+                          equal_nan=True)
+    text = markdown("04-relu-family")
+    assert "`invalid value encountered in multiply`" in text
+    assert "gives `array([0., nan, inf])` silently" in text
+
+
+def test_lesson_4_central_difference_of_relu_at_and_near_the_kink():
+    """Exercise 4.2: with h = 1e-3 the central difference of ReLU is 1/2 at 0, 3/4 at h/2, 1 at 2."""
+    h = sp.Rational(1, 1000)
+    relu = lambda v: sp.Max(0, v)
+    fd = [(relu(z + h) - relu(z - h)) / (2 * h) for z in (0, h / 2, 2)]
+    assert fd == [sp.Rational(1, 2), sp.Rational(3, 4), 1]
+    z = np.array([0.0, 5e-4, 2.0])
+    numeric = (A.relu(z + 1e-3) - A.relu(z - 1e-3)) / 2e-3
+    np.testing.assert_allclose(numeric, [0.5, 0.75, 1.0], atol=1e-12)
+    assert A.relu.grad(0.0) == 0.0 and A.relu.grad(-0.0) == 0.0
+
+
+def test_lesson_4_max_form_of_leaky_relu_is_right_exactly_for_alpha_at_most_one():
+    """Exercise 4.5: max(αz, z) equals the two cases for 0 <= α <= 1 and flips them for α > 1;
+    the example: α = 3 on [-2, 0, 2] gives [-6, 0, 2], the draft [-2, 0, 6]."""
+    z, a = sp.Symbol("z", real=True), sp.Symbol("alpha", nonnegative=True)
+    cases = sp.Piecewise((z, z > 0), (a * z, True))
+    for alpha in (0, sp.Rational(1, 100), sp.Rational(1, 2), 1):
+        for v in (-3, -sp.Rational(1, 7), 0, sp.Rational(2, 5), 4):
+            assert sp.Max(alpha * v, v) == cases.subs({a: alpha, z: v})
+    for alpha in (sp.Rational(3, 2), 3, 10):
+        for v in (-2, 2):
+            assert sp.Max(alpha * v, v) != cases.subs({a: alpha, z: v})
+    x = np.array([-2.0, 0.0, 2.0])
+    assert np.array_equal(np.maximum(3.0 * x, x), [-2.0, 0.0, 6.0])
+    assert np.array_equal(A.leaky_relu(x, alpha=3.0), [-6.0, 0.0, 2.0])
+    assert A.leaky_relu(-200.0) == -2.0 and A.leaky_relu(-200.0, alpha=0.2) == -40.0
+    text = markdown("04-relu-family")
+    assert "gives `array([-6., 0., 2.])`" in text
+    assert "the max form needs" not in text
+
+
+def test_lesson_4_prelu_slope_gradient_shared_and_per_unit():
+    """Exercise 4.6: ∂f/∂α = min(z, 0); shared α sums over batch and units, a per-unit α over
+    the batch only; the examples' numbers; both agree with finite differences."""
+    z, a = sp.Symbol("z", real=True), sp.Symbol("alpha", real=True)
+    f = sp.Piecewise((z, z > 0), (a * z, True))
+    d, pos = sp.diff(f, a), sp.Symbol("p", positive=True)
+    assert d.subs(z, pos) == 0 == sp.Min(pos, 0)                 # z > 0: the slope does not enter
+    assert d.subs(z, -pos) == -pos == sp.Min(-pos, 0)            # z < 0: df/dalpha = z
+    assert d.subs(z, 0) == 0 == sp.Min(0, 0)                     # z = 0: the alpha z branch, 0
+    one = np.array([0.3, 5.0, -1.0]) @ np.minimum(np.array([-2.0, 1.0, -0.5]), 0)
+    assert one == pytest.approx(-0.1, abs=1e-15)
+    zb, gb = np.array([[-2.0, 1.0], [-1.0, -3.0]]), np.array([[0.5, 2.0], [1.0, 1.0]])
+    terms = gb * np.minimum(zb, 0)
+    assert terms.sum() == -5.0 and np.array_equal(terms.sum(axis=0), [-2.0, -3.0])
+    r = np.random.default_rng(4)
+    Z, G, h = r.normal(size=(30, 4)), r.normal(size=(30, 4)), 1e-4
+    loss = lambda alphas: np.sum(G * A.prelu(Z, alpha=0.0) + G * np.minimum(Z, 0) * alphas)
+    assert np.allclose(loss(0.7), np.sum(G * A.prelu(Z, alpha=0.7)))          # L is linear in α
+    fd_shared = (np.sum(G * A.prelu(Z, alpha=0.25 + h)) - np.sum(G * A.prelu(Z, alpha=0.25 - h))) / (2 * h)
+    assert fd_shared == pytest.approx(np.sum(G * np.minimum(Z, 0)), rel=1e-8)
+    fd_unit = [(np.sum(G[:, j] * A.prelu(Z[:, j], alpha=0.25 + h))
+                - np.sum(G[:, j] * A.prelu(Z[:, j], alpha=0.25 - h))) / (2 * h) for j in range(4)]
+    np.testing.assert_allclose(fd_unit, (G * np.minimum(Z, 0)).sum(axis=0), rtol=1e-8)
+    text = markdown("04-relu-family")
+    assert "it gives `-5.0`, and with `per_unit=True`\n`array([-2., -3.])`" in text
+    assert "gives `-0.1`" in text
+    assert "lesson 8 writes" not in text and "as in the training loop of lesson 2" in text

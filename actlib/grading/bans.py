@@ -87,7 +87,8 @@ BANS = {
                               "nn.dead_unit_mask"),
         "leaky_relu": _ban("4.5", "leaky ReLU", "activations.leaky_relu", "activations.prelu"),
         "prelu_alpha_grad": _ban("4.6", "PReLU's gradient in alpha",
-                                 "activations.prelu_grad_alpha", "activations.prelu.grad"),
+                                 "activations.prelu_grad_alpha", "activations.prelu.grad",
+                                 "activations.prelu"),
         "elu": _ban("4.7", "ELU", "activations.elu", "activations.selu"),
     },
     "05-smooth-activations": {
