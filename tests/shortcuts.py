@@ -114,6 +114,20 @@ SHORTCUTS = {
                       "p = np.array(theta, dtype=float)\n"
                       "opt.step([p], [np.asarray(grad, dtype=float)])\n"
                       "return p, opt.m[0], opt.v[0], opt.t"),
+        "warmup_cosine": ("if step < warmup_steps:\n"
+                          "    return schedules.warmup(step, base_lr, warmup_steps, start_factor)\n"
+                          "return schedules.cosine(step - warmup_steps, base_lr, "
+                          "total_steps - warmup_steps, min_lr)"),
+        "adamw_step": ("opt = optim.AdamW(learning_rate=learning_rate, beta_1=beta_1, "
+                       "beta_2=beta_2, epsilon=epsilon, weight_decay=weight_decay)\n"
+                       "opt.m, opt.v = [np.array(m, dtype=float)], [np.array(v, dtype=float)]\n"
+                       "opt.t = int(t)\n"
+                       "p = np.array(theta, dtype=float)\n"
+                       "opt.step([p], [np.asarray(grad, dtype=float)])\n"
+                       "return p, opt.m[0], opt.v[0], opt.t"),
+        "clip_by_global_norm": ("clipped = [np.array(g, dtype=float) for g in grads]\n"
+                                "norm = optim.clip_grad_norm(clipped, max_norm)\n"
+                                "return clipped, norm"),
     },
     "11-capstone": {
         "init_params": ("return [(init.he_normal((m, k), rng=rng), np.zeros(k))\n"

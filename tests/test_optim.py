@@ -629,3 +629,66 @@ def test_no_floating_point_errors_under_errstate_raise():
                 opt.step([p], [np.array([1e-200, -1e200, 0.0, 1e300])])
             assert np.all(np.isfinite(p)), name
         optim.ewma(np.array([1e308, -1e308, 1e-320]), 0.999, bias_correction=True)
+
+
+# ------------------------------------------- grading AdamW steps (lesson 10, exercise 10.6)
+ADAMW_HYPER = dict(learning_rate=0.05, beta_1=0.8, beta_2=0.9, epsilon=0.05, weight_decay=0.3)
+ADAMW_STATE = {"m": [0.2, -0.4], "v": [0.3, 1.2], "t": 3}
+
+
+def _ref_adamw(coupled=False, start=START, steps=40):
+    """The scalar reference: AdamW (decoupled) or, with ``coupled``, Adam with L2."""
+    h, s = ADAMW_HYPER, ADAMW_STATE
+    wd = h["weight_decay"]
+    return ref_adam(SURF.grad, start, steps, h["learning_rate"], h["beta_1"], h["beta_2"],
+                    h["epsilon"], m=s["m"], v=s["v"], t=s["t"], l2=wd if coupled else 0.0,
+                    decoupled=0.0 if coupled else wd)
+
+
+def test_adamw_reference_and_the_l2_mix_up_are_told_apart():
+    h, s = ADAMW_HYPER, ADAMW_STATE
+    got = optimcheck._reference_trajectory("adamw", SURF.grad, START, 40, s, h)
+    assert_close_traj(got, _ref_adamw())
+    assert optimcheck.diagnose("adamw", _ref_adamw(), SURF.grad, START, 40, state=s,
+                               **h)[0] == "reference"
+    label, msg = optimcheck.diagnose("adamw", _ref_adamw(coupled=True), SURF.grad, START, 40,
+                                     state=s, **h)
+    assert label == "l2" and "√v̂" in msg, (label, msg)
+
+
+@pytest.mark.parametrize("mistake", [m for m in optimcheck.mistakes("adamw") if m != "reference"])
+def test_every_adamw_mistake_is_visible_and_named(mistake):
+    h, s = ADAMW_HYPER, ADAMW_STATE
+    ref = _ref_adamw()
+    wrong = optimcheck._variant_trajectory("adamw", mistake, SURF.grad, START, 40, s,
+                                           optim.AdamW(**h)._hyper())
+    assert not np.allclose(wrong, ref, rtol=1e-6, atol=1e-9), f"{mistake} is invisible"
+    label, msg = optimcheck.diagnose("adamw", wrong, SURF.grad, START, 40, state=s, **h)
+    assert label == mistake, (label, msg)
+
+
+def _adamw_step(theta, g, m, v, t, learning_rate, beta_1, beta_2, epsilon, weight_decay):
+    t = t + 1
+    m = beta_1 * m + (1 - beta_1) * g
+    v = beta_2 * v + (1 - beta_2) * g * g
+    step = learning_rate * m / (1 - beta_1 ** t) / (np.sqrt(v / (1 - beta_2 ** t)) + epsilon)
+    return theta * (1 - learning_rate * weight_decay) - step, m, v, t
+
+
+def _adam_l2_step(theta, g, m, v, t, weight_decay, **hyper):
+    return _adamw_step(theta, g + weight_decay * theta, m, v, t, weight_decay=0.0, **hyper)
+
+
+def test_check_step_grades_adamw_steps():
+    h = ADAMW_HYPER
+    cases = [(START, ADAMW_STATE), ((0.3, 0.2), {"t": 0})]
+    optimcheck.check_step(_adamw_step, "adamw", SURF.grad, cases, **h)
+    with pytest.raises(AssertionError, match="L2 form"):
+        optimcheck.check_step(_adam_l2_step, "adamw", SURF.grad, cases, **h)
+    with pytest.raises(AssertionError, match="not decayed at all"):
+        optimcheck.check_step(lambda *a, weight_decay, **k: _adam_step(*a, **k), "adamw",
+                              SURF.grad, cases, **h)
+    # without decay AdamW is Adam: the same step passes Adam's check
+    ha = {k: v for k, v in h.items() if k != "weight_decay"}
+    optimcheck.check_step(lambda *a, **k: _adamw_step(*a, weight_decay=0.0, **k), "adam",
+                          SURF.grad, cases, **ha)

@@ -957,3 +957,179 @@ def test_lesson_4_prelu_slope_gradient_shared_and_per_unit():
     assert "it gives `-5.0`, and with `per_unit=True`\n`array([-2., -3.])`" in text
     assert "gives `-0.1`" in text
     assert "lesson 8 writes" not in text and "as in the training loop of lesson 2" in text
+
+
+# lesson 10: training tools (learning-rate schedules, weight decay, gradient clipping)
+# ---------------------------------------------------------------------------------------
+def test_lesson_10_adagrad_is_an_inverse_sqrt_schedule():
+    """A constant gradient of size |g| and G0 = 0: step t (from 0) divides by sqrt((t+1) g^2), so
+    its length is eta/sqrt(t+1) (up to epsilon), schedules.inverse_sqrt; the lesson's dots."""
+    from actlib import schedules
+
+    t, g, eta = sp.symbols("t g eta", positive=True)
+    assert sp.simplify(eta / sp.sqrt((t + 1) * g**2) * g - eta / sp.sqrt(t + 1)) == 0
+    opt, theta = optim.Adagrad(0.1, initial_accumulator_value=0.0, epsilon=1e-10), np.zeros(1)
+    for k in range(101):
+        before = theta[0]
+        opt.step([theta], [np.array([2.0])])
+        assert abs(theta[0] - before) == pytest.approx(schedules.inverse_sqrt(k, 0.1), rel=1e-9)
+        assert opt.accumulator[0][0] == pytest.approx((k + 1) * 4.0, rel=1e-12)
+    text = markdown("10-adaptive-optimisers")
+    assert "G = (t+1)\\,g^2" in text and "\\eta_t = \\eta_0/\\sqrt{t+1}" in text
+    assert "torch's default $f_0 = 1/3$" in text and schedules.warmup(0, 3.0, 10) == pytest.approx(1.0)
+
+
+def test_lesson_10_schedule_table_is_the_library():
+    """The table's formulas, evaluated, are what `schedules` computes (test_training_tools checks
+    them against torch's recursions); the cosine is flat at both ends."""
+    from actlib import schedules
+
+    text = markdown("10-adaptive-optimisers")
+    for row in (r"\eta_0\,\gamma^{\lfloor t/s\rfloor}", r"\eta_0\,\gamma^{t}",
+                r"\eta_{\min} + (\eta_0 - \eta_{\min})\,\frac{1 + \cos(\pi t/T)}{2}",
+                r"\eta_0\left(f_0 + (1 - f_0)\,\frac{\min(t, w)}{w}\right)"):
+        assert row in text, row
+    for t in range(0, 130, 7):
+        assert schedules.step_decay(t, 0.1, 25, 0.5) == pytest.approx(0.1 * 0.5 ** (t // 25))
+        assert schedules.exponential(t, 0.1, 0.97) == pytest.approx(0.1 * 0.97 ** t)
+        assert schedules.cosine(t, 0.1, 100, 0.005) == pytest.approx(
+            0.005 + 0.095 * (1 + np.cos(np.pi * t / 100)) / 2)
+        assert schedules.warmup(t, 0.1, 10) == pytest.approx(0.1 * (1 / 3 + 2 / 3 * min(t, 10) / 10))
+    ts = sp.Symbol("t", real=True)
+    cos_rate = (1 + sp.cos(sp.pi * ts / 100)) / 2
+    assert sp.diff(cos_rate, ts).subs(ts, 0) == 0 and sp.diff(cos_rate, ts).subs(ts, 100) == 0
+
+
+def test_lesson_10_warmup_cosine_example():
+    """Exercise 10.5's example numbers, from the course's warm-up and cosine glued at step w."""
+    from actlib import schedules
+
+    def rate(step, total=100, warm=10, base=0.1, low=0.001):
+        if step < warm:
+            return schedules.warmup(step, base, warm)
+        return schedules.cosine(step - warm, base, total - warm, low)
+
+    text = markdown("10-adaptive-optimisers")
+    found = re.findall(r"([0-9.]+)…? at step (\d+)", stated(
+        r"the rate is\s+(.*?at step 100)", text, "the 10.5 example"))
+    assert [int(s) for _, s in found] == [0, 5, 10, 55, 100]
+    for value, step in found:
+        digits = len(value.split(".")[1])
+        assert float(value) == pytest.approx(round(rate(int(step)), digits), abs=10.0 ** -digits)
+    assert rate(0) == pytest.approx(0.1 / 3) and rate(5) == pytest.approx(0.2 / 3)
+    assert "`warmup_cosine(55, 100, 10, 0.1, 0.001)` gives `0.0505`" in text
+    assert rate(55) == pytest.approx(0.0505, rel=1e-12) and rate(100) == pytest.approx(0.001)
+
+
+def _decay_run(opt, steps=1000, sizes=(1.0, 100.0)):
+    """Lesson 10's weight-decay figure: two weights from 1, a gradient flipping sign each step."""
+    theta, sizes, path = np.ones(2), np.array(sizes), [np.ones(2)]
+    for k in range(steps):
+        opt.step([theta], [sizes * (-1.0) ** k])
+        path.append(theta.copy())
+    return np.array(path)
+
+
+def test_lesson_10_l2_is_weight_decay_for_gradient_descent_but_not_for_adam():
+    theta, g, eta, lam = sp.symbols("theta g eta lambda", real=True)
+    assert sp.expand(theta - eta * (g + lam * theta) - ((1 - eta * lam) * theta - eta * g)) == 0
+    # one gradient-descent step: L2 in the gradient equals the decoupled decay
+    p1, p2 = np.array([0.7, -1.3]), np.array([0.7, -1.3])
+    optim.SGD(0.1).step([p1], [np.array([0.2, 0.5]) + 0.3 * p1])
+    p2 *= 1 - 0.1 * 0.3
+    optim.SGD(0.1).step([p2], [np.array([0.2, 0.5])])
+    np.testing.assert_allclose(p1, p2, rtol=1e-15)
+    # the figure (eta = 0.01, lambda = 0.2, 1,000 steps) and the numbers the text reads off it
+    adam = _decay_run(optim.Adam(0.01, weight_decay=0.2))
+    adamw = _decay_run(optim.AdamW(0.01, weight_decay=0.2))
+    text = markdown("10-adaptive-optimisers")
+    assert "(η = 0.01, λ = 0.2, 1,000 steps)" in text
+    assert float(stated(r"from 1 to ([0-9.]+) after 1,000 steps", text, "AdamW's end")) == \
+        round(adamw[-1, 0], 2) == round(adamw[-1, 1], 2)
+    assert float(stated(r"decays the first weight about as much \(([0-9.]+)\)", text,
+                        "Adam+L2's first weight")) == round(adam[-1, 0], 2)
+    assert float(stated(r"keeps ([0-9.]+) of its value", text, "Adam+L2's second weight")) == \
+        round(adam[-1, 1], 2)
+    assert float(stated(r"\^\{1000\} \\approx ([0-9.]+)\$", text, "the L2 decay alone")) == \
+        round((1 - 0.01 * 0.2 / 100) ** 1000, 2)
+    # the per-step L2 decay is eta*lambda*theta/sqrt(v_hat): sqrt(v_hat) is about the gradient size
+    opt = optim.Adam(0.01, weight_decay=0.2)
+    _decay_run(opt)
+    v_hat = opt.v[0] / (1 - 0.999 ** opt.t)
+    np.testing.assert_allclose(np.sqrt(v_hat), [1.0, 100.0], rtol=0.01)
+    # AdamW's first steps move every weight by about eta (the gap to the dotted curve)
+    assert abs(adamw[1, 0] - (1 - 0.002) * 1) == pytest.approx(0.01, rel=1e-6)
+    assert adamw[-1, 0] < (1 - 0.002) ** 1000 and (1 - 0.002) ** 1000 == pytest.approx(0.135, abs=5e-4)
+
+
+def test_lesson_10_adamw_example_and_formula():
+    """Exercise 10.6's example: Exercise 10.4's moments, and its step taken from 0.95 theta."""
+    opt = optim.AdamW(learning_rate=0.1, beta_1=0.9, beta_2=0.999, epsilon=0.1, weight_decay=0.5)
+    opt.m, opt.v, opt.t = [np.array([0.2, -0.4])], [np.array([0.3, 1.2])], 3
+    p = np.array([1.0, 2.0])
+    opt.step([p], [np.array([0.5, -1.0])])
+    adam = optim.Adam(learning_rate=0.1, beta_1=0.9, beta_2=0.999, epsilon=0.1)
+    adam.m, adam.v, adam.t = [np.array([0.2, -0.4])], [np.array([0.3, 1.2])], 3
+    q = np.array([1.0, 2.0])
+    adam.step([q], [np.array([0.5, -1.0])])
+    np.testing.assert_allclose(p, 0.95 * np.array([1.0, 2.0]) + (q - [1.0, 2.0]), rtol=1e-14)
+    text = markdown("10-adaptive-optimisers")
+    quoted = stated(r"0\.1, 0\.5\)`\s+gives `\(array\(\[([0-9., ]+)\]\)", text, "the 10.6 example")
+    np.testing.assert_allclose([float(v) for v in quoted.split(",")], p, atol=5e-9)
+    np.testing.assert_allclose(opt.m[0], [0.23, -0.46])
+    np.testing.assert_allclose(opt.v[0], [0.29995, 1.1998])
+
+
+def test_lesson_10_clipping_statements():
+    c, n, d = sp.symbols("c n delta", positive=True)
+    # after clipping the norm is c n/(n + delta), below c by c delta/(n + delta)
+    assert sp.simplify(c * n / (n + d) - c + c * d / (n + d)) == 0
+    rng = np.random.default_rng(3)
+    grads = [rng.standard_normal((4, 3)) * 50, rng.standard_normal(3) * 50]
+    flat = np.concatenate([g.ravel() for g in grads])
+    norm = optim.clip_grad_norm(grads, 10.0)
+    after = np.concatenate([g.ravel() for g in grads])
+    assert norm == pytest.approx(np.linalg.norm(flat), rel=1e-12)
+    assert np.linalg.norm(after) == pytest.approx(10.0 * norm / (norm + 1e-6), rel=1e-12)
+    assert np.linalg.norm(after) < 10.0
+    assert after @ flat == pytest.approx(np.linalg.norm(after) * np.linalg.norm(flat), rel=1e-12)
+    exact = [np.array([3.0, 4.0])]                     # a norm exactly c is still scaled, a hair
+    optim.clip_grad_norm(exact, 5.0)
+    np.testing.assert_allclose(exact[0], np.array([3.0, 4.0]) * 5 / (5 + 1e-6), rtol=1e-15)
+    assert exact[0][0] < 3.0
+    # overflow and underflow of the squares the contract names
+    assert 10**400 > 18 * 10**307 > int(np.finfo(np.float64).max)       # exact integers
+    with np.errstate(over="raise"), pytest.raises(FloatingPointError):
+        np.square(np.array([1e200]))
+    with np.errstate(under="ignore"):
+        assert np.square(np.array([1e-200]))[0] == 0.0
+    # the example of Exercise 10.7
+    ex = [np.array([3.0, 0.0]), np.array([[4.0]])]
+    assert optim.clip_grad_norm(ex, 1.0) == 5.0
+    text = markdown("10-adaptive-optimisers")
+    assert "`([array([0.59999988, 0.]), array([[0.79999984]])], 5.0)`" in text
+    assert "$10^{400} > 1.8 \\cdot 10^{308}$" in text and "$10^{-200}$ underflows to 0" in text
+    np.testing.assert_allclose([ex[0][0], ex[1][0, 0]], [0.59999988, 0.79999984], atol=5e-9)
+
+
+def test_lesson_10_clipping_figure_numbers():
+    """The Rosenbrock run of the clipping figure: the start's gradient norm, the first step's
+    length, divergence within a dozen steps, and clipping active only in the first 64 steps."""
+    valley, start = surfaces.Rosenbrock(), (-1.5, -0.5)
+    text = markdown("10-adaptive-optimisers")
+    g0 = np.linalg.norm(valley.grad(np.array(start)))
+    assert "$(-1.5, -0.5)$, where the gradient's norm is about 1,740" in text
+    assert round(g0, -1) == 1740
+    plain = surfaces.run(optim.SGD(0.002), valley, start, steps=300, stop_when_undefined=True)
+    assert "the first step is about 3.5 units long" in text
+    assert round(np.linalg.norm(plain[1] - plain[0]), 1) == 3.5
+    assert len(plain) - 1 <= 12 and np.linalg.norm(valley.grad(plain[2])) > g0   # a steeper wall
+    norms, p = [], np.array(start, dtype=float)
+    opt = optim.SGD(0.002)
+    for _ in range(300):
+        grads = [valley.grad(p)]
+        norms.append(optim.clip_grad_norm(grads, 10.0))
+        opt.step([p], grads)
+    clipped = np.nonzero(np.array(norms) > 10.0)[0]
+    assert "after the first 64 steps" in text and list(clipped) == list(range(64))
+    assert np.linalg.norm(p - [1.0, 1.0]) < np.linalg.norm(np.array(start) - [1.0, 1.0])

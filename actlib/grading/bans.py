@@ -144,6 +144,12 @@ BANS = {
         "adagrad_step": _ban("10.1", "an Adagrad step", "optim.SGD", "optim.Adagrad", "optim.RMSprop", "optim.Adam", "optim.AdamW"),
         "rmsprop_step": _ban("10.3", "an RMSprop step", "optim.SGD", "optim.Adagrad", "optim.RMSprop", "optim.Adam", "optim.AdamW"),
         "adam_step": _ban("10.4", "an Adam step", "optim.SGD", "optim.Adagrad", "optim.RMSprop", "optim.Adam", "optim.AdamW"),
+        "warmup_cosine": _ban("10.5", "the warm-up and cosine schedule", "schedules.step_decay",
+                              "schedules.exponential", "schedules.cosine", "schedules.warmup",
+                              "schedules.inverse_sqrt", "schedules.rates"),
+        "adamw_step": _ban("10.6", "an AdamW step", "optim.SGD", "optim.Adagrad", "optim.RMSprop",
+                           "optim.Adam", "optim.AdamW"),
+        "clip_by_global_norm": _ban("10.7", "clipping by the global norm", "optim.clip_grad_norm"),
     },
     "11-capstone": {
         "init_params": _ban("11.1", "He initialisation", "init.he_normal"),
@@ -191,7 +197,8 @@ MODULES = {"A": "actlib.activations", "activations": "actlib.activations",
            "nrn": "actlib.neuron", "neuron": "actlib.neuron",
            "sym": "actlib.symbolic", "symbolic": "actlib.symbolic",
            "init": "actlib.init", "nn": "actlib.nn", "data": "actlib.data",
-           "optim": "actlib.optim", "surfaces": "actlib.surfaces", "sp": "sympy"}
+           "optim": "actlib.optim", "schedules": "actlib.schedules", "surfaces": "actlib.surfaces",
+           "sp": "sympy"}
 
 # Helpers every activation goes through: never banned (they compute nothing of their own).
 _SHARED = {"_two_prod", "_two_sum", "_split", "_as_input", "_finish", "_elementwise", "_check_param", "_native32", "_whole",

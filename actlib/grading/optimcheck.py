@@ -10,7 +10,7 @@ momentum, ...) and the failure message names the one that explains the student's
 import numpy as np
 
 from actlib.grading import checks
-from actlib.optim import get
+from actlib.optim import AdamW, get
 
 __all__ = ["mistakes", "diagnose", "STEP_SIGNATURES", "rollout", "check_step"]
 
@@ -72,6 +72,16 @@ def _adam_rule(p, g, s, h, eps_inside=False, eps_hat=False, no_correction=False,
         return p - lr * m_hat / (v_hat + eps)
     denom = np.sqrt(v_hat + eps) if eps_inside else np.sqrt(v_hat) + eps
     return p - lr * m_hat / denom
+
+
+def _adamw_rule(p, g, s, h, coupled=False, after=False, no_lr=False, none=False):
+    lam, lr = h["weight_decay"], h["learning_rate"]
+    if coupled:                         # L2: the decay goes through the moments (Adam's form)
+        return _adam_rule(p, g + lam * p, s, h)
+    factor = 1.0 if none else (1.0 - lam if no_lr else 1.0 - lr * lam)
+    if after:
+        return _adam_rule(p, g, s, h) * factor
+    return _adam_rule(p * factor, g, s, h)
 
 
 def _variants(rule, base, items):
@@ -145,6 +155,20 @@ _MISTAKES = {
         ("m_only_corrected", {"correct_m_only": True},
          "only m is bias-corrected; v also needs v̂ = v / (1 − β₂ᵗ)"),
     ]),
+    "adamw": _variants(_adamw_rule, {}, [
+        ("l2", {"coupled": True},
+         "the decay is added to the gradient (g + λθ, the L2 form of Adam's weight_decay), so "
+         "it goes through the moments and is divided by √v̂; AdamW's moments see g alone and "
+         "the weights shrink directly, θ(1 − ηλ)"),
+        ("decay_after", {"after": True},
+         "the decay multiplies the weights after Adam's step; AdamW multiplies the weights from "
+         "before the step: θ(1 − ηλ) − η m̂/(√v̂ + ε)"),
+        ("decay_without_lr", {"no_lr": True},
+         "the decay factor is 1 − λ; the course, like torch.optim.AdamW, scales it by the "
+         "learning rate: 1 − ηλ"),
+        ("no_decay", {"none": True},
+         "the weights are not decayed at all: this is Adam's step without weight decay"),
+    ]),
 }
 
 
@@ -157,7 +181,13 @@ def mistakes(kind):
 
 
 _STATE_KEYS = {"sgd": ("velocity",), "momentum": ("velocity",), "nesterov": ("velocity",),
-               "adagrad": ("accumulator",), "rmsprop": ("mean_square",), "adam": ("m", "v")}
+               "adagrad": ("accumulator",), "rmsprop": ("mean_square",), "adam": ("m", "v"),
+               "adamw": ("m", "v")}
+
+
+def _optimizer(kind, **hyper):
+    """The reference optimiser of ``kind``: a name of `actlib.optim.get`, or ``"adamw"``."""
+    return AdamW(**hyper) if kind == "adamw" else get(kind, **hyper)
 
 
 def _variant_trajectory(kind, label, grad, start, steps, state, hyper):
@@ -211,7 +241,7 @@ def diagnose(kind, got, grad, start, steps, state=None, rtol=1e-9, atol=1e-12, *
     """
     if kind not in _MISTAKES:
         raise ValueError(f"unknown optimiser {kind!r}; valid names: {', '.join(_MISTAKES)}")
-    full = get(kind, **hyper)._hyper()
+    full = _optimizer(kind, **hyper)._hyper()
     state = dict(state or {})
     got = np.asarray(got, dtype=np.float64)
     trajectories = {label: _variant_trajectory(kind, label, grad, start, steps, state, full)
@@ -248,11 +278,12 @@ STEP_SIGNATURES = {
     "adagrad": (("accumulator",), ("learning_rate", "epsilon")),
     "rmsprop": (("mean_square",), ("learning_rate", "rho", "epsilon")),
     "adam": (("m", "v", "t"), ("learning_rate", "beta_1", "beta_2", "epsilon")),
+    "adamw": (("m", "v", "t"), ("learning_rate", "beta_1", "beta_2", "epsilon", "weight_decay")),
 }
 
 
 def _reference_trajectory(kind, grad, start, steps, state, hyper):
-    opt = get(kind, **hyper)
+    opt = _optimizer(kind, **hyper)
     for key, val in state.items():
         setattr(opt, key, int(val) if key == "t" else [np.array(val, dtype=np.float64)])
     p = np.array(start, dtype=np.float64)
