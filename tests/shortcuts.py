@@ -77,6 +77,22 @@ SHORTCUTS = {
     },
     "09-gradient-descent": {
         "ewma": "return optim.ewma(values, beta, bias_correction=bias_correction)",
+        "minibatch_epoch": ("if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) "
+                            "or batch_size < 1:\n"
+                            "    raise ValueError('batch_size must be an integer >= 1')\n"
+                            "path = [np.array(theta, dtype=float)]\n"
+                            "for xb, yb in data.minibatches(np.asarray(x, dtype=float), np.asarray(y, dtype=float), "
+                            "batch_size, rng=rng):\n"
+                            "    r = path[-1][0] * xb + path[-1][1] - yb\n"
+                            "    path.append(path[-1] - learning_rate * 2 * np.array([np.mean(r * xb), np.mean(r)]))\n"
+                            "return np.array(path)"),
+        "cost_to_reach": ("problem_ = surfaces.LinearRegression(x, y)\n"
+                          "run = surfaces.train(optim.SGD(learning_rate), problem_, epochs=max_epochs, "
+                          "batch_size=batch_size, rng=rng)\n"
+                          "hits = np.flatnonzero(run['loss'] <= target)\n"
+                          "if len(hits) == 0:\n"
+                          "    return None\n"
+                          "return int(hits[0]), int(hits[0]) * -(-len(x) // batch_size)"),
         "momentum_step": ("opt = optim.SGD(learning_rate=learning_rate, momentum=momentum)\n"
                           "opt.velocity = [np.array(velocity, dtype=float)]\n"
                           "p = np.array(theta, dtype=float)\n"

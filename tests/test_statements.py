@@ -438,22 +438,6 @@ def test_adam_first_step_without_v_correction_is_sqrt_1000_times_too_large():
         == round(1 / np.sqrt(1 - b2), 1)
 
 
-def test_sgd_noise_cloud_scales_with_sqrt_learning_rate_and_batch():
-    """Written answer 9.2: the stationary spread of SGD ∝ √η and ∝ 1/√batch (small η)."""
-    r = np.random.default_rng(0)
-    h, sigma = 1.0, 1.0
-    def spread(eta, batch, steps=200_000):
-        noise = r.standard_normal(steps) * sigma / np.sqrt(batch)
-        theta, out = 0.0, np.empty(steps)
-        for k in range(steps):
-            theta -= eta * (h * theta + noise[k])
-            out[k] = theta
-        return out[1000:].std()
-    base = spread(0.02, 1)
-    assert spread(0.01, 1) / base == pytest.approx(1 / np.sqrt(2), rel=0.05)
-    assert spread(0.02, 4) / base == pytest.approx(0.5, rel=0.05)
-
-
 def test_lesson_7_states_the_evidence_on_covariate_shift_and_has_no_phantom_sigmoid_curve():
     text = markdown("08-initialisation")
     assert "covariate shift" in text and "Santurkar" in text and "debated" in text
@@ -773,7 +757,7 @@ def test_batchnorm_draft_cancellation_statement():
 
 
 def test_lesson_8_epochs_example_and_polyak_derivation():
-    """Lesson 9: exercise 9.3's example count ('a little over 200') and 8.5's double-root solution."""
+    """Lesson 9: exercise 9.5's example count ('a little over 200') and 9.7's double-root solution."""
     x, y = surfaces.linear_data(100, slope=2.0, intercept=1.0, noise=0.5, rng=np.random.default_rng(1))
     problem = surfaces.LinearRegression(x, y)
     count = surfaces.converged_at(surfaces.run(optim.SGD(0.1), problem, (0.0, 0.0), 1000),
@@ -787,13 +771,13 @@ def test_lesson_8_epochs_example_and_polyak_derivation():
     assert sp.simplify(eta.subs(q, (sp.sqrt(L / mu) - 1) / (sp.sqrt(L / mu) + 1))
                        - 4 / (sp.sqrt(L) + sp.sqrt(mu)) ** 2) == 0
     assert r"\eta\mu = (1-\sqrt\beta)^2" in text and r"\eta L = (1+\sqrt\beta)^2" in text
-    # the 8.1 draft's output quoted in the text
+    # the 9.1 draft's output quoted in the text
     v, out = 10.0, []
     for t in (10.0, 12.0, 8.0):
         v = 0.5 * v + 0.5 * t
         out.append(v)
     assert out == [10.0, 11.0, 9.5] and "`[10.0, 11.0, 9.5]`" in text
-    # the 8.2 draft's theta on the example
+    # the 9.4 draft's theta on the example
     assert np.allclose(np.array([1.0, 2.0]) - 0.1 * np.array([1.0, 0.0]), [0.9, 2.0])
     assert "θ = (0.9, 2.0)" in text
 
@@ -1133,3 +1117,158 @@ def test_lesson_10_clipping_figure_numbers():
     clipped = np.nonzero(np.array(norms) > 10.0)[0]
     assert "after the first 64 steps" in text and list(clipped) == list(range(64))
     assert np.linalg.norm(p - [1.0, 1.0]) < np.linalg.norm(np.array(start) - [1.0, 1.0])
+
+
+# lesson 9: the fair comparison
+# ---------------------------------------------------------------------------------------
+L9 = "09-gradient-descent"
+L9_METHODS = {"batch": 100, "mini-batch": 10, "stochastic": 1}
+L9_GRID = 0.005 * 2.0 ** np.arange(8)
+L9_SEEDS = (0, 1, 2)
+
+
+@pytest.fixture(scope="module")
+def l9():
+    """The lesson's problem and its seeded reference runs (10 epochs), as the notebook makes them."""
+    x, y = surfaces.linear_data(100, slope=2.0, intercept=1.0, noise=0.5, rng=np.random.default_rng(1))
+    problem = surfaces.LinearRegression(x, y)
+    best = problem.value(problem.minimum)
+    cache = {}
+
+    def excess(lr, B, seed=0):
+        if (lr, B, seed) not in cache:
+            run = surfaces.train(optim.SGD(lr), problem, epochs=10, batch_size=B,
+                                 rng=np.random.default_rng(seed))
+            cache[lr, B, seed] = problem.value(run["steps"].T) - best
+        return cache[lr, B, seed]
+
+    def final(lr, B):
+        out = []
+        for seed in L9_SEEDS if B < 100 else L9_SEEDS[:1]:
+            try:
+                out.append(excess(lr, B, seed)[-1])
+            except ValueError:
+                out.append(np.inf)
+        return np.mean(out)
+
+    finals = {name: np.array([final(lr, B) for lr in L9_GRID]) for name, B in L9_METHODS.items()}
+    tuned = {name: L9_GRID[np.argmin(f)] for name, f in finals.items()}
+    return dict(x=x, y=y, problem=problem, best=best, excess=excess, finals=finals, tuned=tuned,
+                start=problem.value((0.0, 0.0)) - best)
+
+
+def _epoch_by_hand(theta, x, y, lr, B, rng):
+    """An independent epoch: the order drawn once, batches cut from it, one averaged step each."""
+    order = rng.permutation(len(x))
+    path = [np.array(theta, dtype=float)]
+    for k in range(0, len(x), B):
+        idx = order[k:k + B]
+        g = np.array([2 * np.sum((path[-1][0] * x[idx] + path[-1][1] - y[idx]) * x[idx]),
+                      2 * np.sum(path[-1][0] * x[idx] + path[-1][1] - y[idx])]) / len(idx)
+        path.append(path[-1] - lr * g)
+    return np.array(path)
+
+
+def test_lesson_9_exercise_examples(l9):
+    from actlib import data
+    text = markdown(L9)
+    x3, y3 = np.array([0.0, 1.0, 2.0]), np.array([1.0, 3.0, 5.0])
+    assert np.random.default_rng(0).permutation(3).tolist() == [2, 0, 1]
+    assert "draws the order `[2, 0, 1]`" in text and "{2, 0} and then {1}" in text
+    two = _epoch_by_hand(np.zeros(2), x3, y3, 0.1, 2, np.random.default_rng(0))
+    np.testing.assert_allclose(two, [[0, 0], [1.0, 0.6], [1.28, 0.88]], rtol=1e-12, atol=1e-15)
+    assert "`[[0, 0], [1.0, 0.6], [1.28, 0.88]]`" in text
+    one = _epoch_by_hand(np.zeros(2), x3, y3, 0.1, 3, np.random.default_rng(0))
+    grad = 2 * np.array([np.mean(-y3 * x3), np.mean(-y3)])
+    np.testing.assert_allclose(-grad, [26 / 3, 6.0], rtol=1e-12)
+    np.testing.assert_allclose(one, [[0, 0], [0.8666666667, 0.6]], rtol=1e-9)
+    assert "`[[0, 0], [0.8667, 0.6]]`" in text and r"$-\nabla L(0, 0) = (26/3, 6)$" in text
+    # the partition of 100 examples into batches of 30
+    sizes = [len(b) for b, _ in data.minibatches(l9["x"], l9["y"], 30, rng=np.random.default_rng(0))]
+    assert sizes == [30, 30, 30, 10] and "batches of 30, 30, 30 and 10" in text
+    # exercise 9.3's example: batch descent at 0.1 reaches loss 0.3 after 6 epochs
+    loss = surfaces.train(optim.SGD(0.1), l9["problem"], epochs=10)["loss"]
+    assert int(np.flatnonzero(loss <= 0.3)[0]) == 6 and "`(6, 6)`" in text
+    # the budget's update counts
+    assert "10 for batch descent, 100 for mini-batches of 10 and\n1,000 for SGD" in text
+
+
+def test_lesson_9_step_limits(l9):
+    xs, b = sp.symbols("x b", real=True)
+    w = sp.Symbol("w", real=True)
+    xi = sp.Symbol("x_i", real=True)
+    hess = sp.hessian((w * xi + b - sp.Symbol("y")) ** 2, (w, b))
+    assert {sp.simplify(e) for e in hess.eigenvals()} == {0, 2 * xi ** 2 + 2}
+    x = l9["x"]
+    design = np.column_stack([x, np.ones_like(x)])
+    L = np.linalg.eigvalsh(2 * design.T @ design / len(x))[-1]
+    text = markdown(L9)
+    assert round(2 / L, 2) == 0.45 and r"(≈ 0.45 here)" in text and r"$2/L \approx 0.45$" in text
+    assert round(np.max(2 * (x ** 2 + 1)), 1) == 9.7
+    assert "$2(x_i^2 + 1)$ reaches 9.7" in text and r"$2(x_i^2+1) \approx 9.7$" in text
+
+
+def test_lesson_9_same_step_comparison(l9):
+    """η = 0.05 for all three, seed 0: SGD far ahead after one epoch, behind the mini-batches
+    after ten, batch descent still the furthest from the minimum."""
+    ex = {name: l9["excess"](0.05, B)[::100 // B] for name, B in L9_METHODS.items()}
+    assert ex["stochastic"][1] < ex["mini-batch"][1] < ex["batch"][1]
+    assert 100 * ex["stochastic"][1] < ex["batch"][1]
+    assert ex["mini-batch"][10] < ex["stochastic"][10] < ex["batch"][10]
+    text = markdown(L9)
+    assert "After one epoch SGD is far ahead" in text and "behind the mini-batch run" in text
+    assert "same learning rate, 0.05" in text or "η = 0.05" in text
+
+
+def test_lesson_9_tuning(l9):
+    tuned, finals, text = l9["tuned"], l9["finals"], markdown(L9)
+    assert tuned == pytest.approx({"batch": 0.32, "mini-batch": 0.08, "stochastic": 0.01})
+    assert tuned["batch"] / tuned["stochastic"] == pytest.approx(32)
+    assert "factor of 32" in text
+    assert re.search(r"\*\*0\.32\*\* for batch descent, \*\*0\.08\*\* for\s+mini-batches of 10, "
+                     r"\*\*0\.01\*\* for SGD", text)
+    for name, f in finals.items():          # a valley: the best rate is not at an end of the grid
+        assert 0 < np.argmin(f) < len(L9_GRID) - 1, name
+    left_out = {(name, float(lr)) for name, f in finals.items() for lr, v in zip(L9_GRID, f)
+                if not v < l9["start"]}
+    assert left_out == {("batch", 0.64), ("mini-batch", 0.64), ("stochastic", 0.64),
+                        ("stochastic", 0.32)}
+    assert re.search(r"every\s+method\s+at\s+0\.64, and SGD at 0\.32 as well", text)
+    assert L9_GRID[0] == 0.005 and L9_GRID[-1] == 0.64 and "from 0.005 to 0.64" in text
+
+
+def test_lesson_9_cost_to_reach_the_target(l9):
+    text, best, tuned = markdown(L9), l9["best"], l9["tuned"]
+    assert round(0.25 - best, 3) == 0.006 and "$0.25$ (that is $L^* + 0.006$)" in text
+    epochs, updates = {}, {}
+    for name, B in L9_METHODS.items():
+        per_epoch = -(-100 // B)
+        for seed in L9_SEEDS:
+            after = l9["excess"](tuned[name], B, seed)[::per_epoch] + best
+            assert np.min(np.abs(after - 0.25)) > 1e-6      # no epoch sits on the target
+            e = int(np.flatnonzero(after <= 0.25)[0])
+            epochs.setdefault(name, []).append(e)
+            updates.setdefault(name, []).append(e * per_epoch)
+    assert set(epochs["stochastic"]) == {4, 5} and "4 or 5 epochs over seeds 0–2" in text
+    assert min(epochs["mini-batch"]) == 5 and max(epochs["mini-batch"]) == 7
+    assert "mini-batches after 5 to 7" in text
+    assert epochs["batch"] == [10, 10, 10] and "batch descent only after all 10" in text
+    assert min(updates["mini-batch"]) == 50 and min(updates["stochastic"]) == 400
+    assert re.search(r"at\s+least 50 for the mini-batches, at least 400 for SGD", text)
+    assert "(4–7 epochs against 10)" in text and "(10 updates against at least 50 and 400)" in text
+    for s in range(len(L9_SEEDS)):        # per seed: epochs favour small batches, updates the full one
+        assert epochs["stochastic"][s] <= epochs["mini-batch"][s] < epochs["batch"][s]
+        assert updates["batch"][s] < updates["mini-batch"][s] < updates["stochastic"][s]
+
+
+def test_lesson_9_noisy_steps(l9):
+    x, y, problem = l9["x"], l9["y"], l9["problem"]
+    per_example = lambda p: 2 * (p[0] * x + p[1] - y)[:, None] * np.column_stack([x, np.ones_like(x)])
+    at_min = per_example(problem.minimum)
+    assert np.abs(at_min.sum(axis=0)).max() < 1e-10                 # they sum to zero there ...
+    assert np.linalg.norm(at_min, axis=1).max() > 1.0                # ... but each kicks
+    at_start = per_example((0.0, 0.0))                               # far away: all point downhill
+    assert np.all(at_start @ problem.grad((0.0, 0.0)) > 0)
+    text = markdown(L9)
+    assert "the $n$ per-example gradients cancel" in text and "every update still kicks" in text
+    assert "every noisy step\nstill points roughly downhill" in text
