@@ -74,6 +74,20 @@ SHORTCUTS = {
                               "bn.params['gamma'] = np.broadcast_to(gamma, x.shape[1:]) * 1.0\n"
                               "bn.params['beta'] = np.broadcast_to(beta, x.shape[1:]) * 1.0\n"
                               "return bn.forward(x)"),
+        "batchnorm_backward": ("x = np.asarray(x, dtype=float)\n"
+                               "bn = nn.BatchNorm(x.shape[1], eps=eps)\n"
+                               "bn.params['gamma'] = np.array(gamma, dtype=float)\n"
+                               "bn.forward(x)\n"
+                               "grad_x = bn.backward(grad_out)\n"
+                               "return grad_x, bn.grads['gamma'], bn.grads['beta']"),
+        "batchnorm_layer": ("x = np.asarray(x, dtype=float)\n"
+                            "bn = nn.BatchNorm(x.shape[1], momentum=momentum, eps=eps)\n"
+                            "bn.params['gamma'] = np.array(gamma, dtype=float)\n"
+                            "bn.params['beta'] = np.array(beta, dtype=float)\n"
+                            "bn.running_mean = np.array(running_mean, dtype=float)\n"
+                            "bn.running_var = np.array(running_var, dtype=float)\n"
+                            "bn.training = bool(training)\n"
+                            "return bn.forward(x), bn.running_mean, bn.running_var"),
     },
     "09-gradient-descent": {
         "ewma": "return optim.ewma(values, beta, bias_correction=bias_correction)",

@@ -722,7 +722,7 @@ def test_sigmoid_derivative_tail_claims_of_exercise_2_2():
 # issue 10 part 2: facts stated by the reworked exercises of lessons 8 and 9
 # ---------------------------------------------------------------------------------------
 def test_leaky_relu_second_moment_is_one_plus_alpha_squared_over_two():
-    """Lesson 8, exercise 8.6: E[LeakyReLU_a(z)²] = (1 + a²)/2 · Var z for symmetric z."""
+    """Lesson 8, exercise 8.3: E[LeakyReLU_a(z)²] = (1 + a²)/2 · Var z for symmetric z."""
     z, a, s = sp.Symbol("z", real=True), sp.Symbol("alpha", nonnegative=True), sp.Symbol("s", positive=True)
     density = sp.exp(-z ** 2 / (2 * s ** 2)) / (s * sp.sqrt(2 * sp.pi))
     second = sp.integrate(z ** 2 * density, (z, 0, sp.oo)) + \
@@ -734,10 +734,10 @@ def test_leaky_relu_second_moment_is_one_plus_alpha_squared_over_two():
 
 
 def test_cross_entropy_gradient_example_and_saturation_threshold():
-    """Lesson 8, exercise 8.1: the example's value and 'σ(z) rounds to 1 once |z| exceeds about 37'."""
+    """Lesson 2, exercise 2.1 (moved from lesson 8): the example's value and 'σ(z) rounds to 1 once |z| exceeds about 37'."""
     z = 0.5 * 1.0 - 0.25 * 2.0 + 0.1
     got = (float(mpmath.mpf(1) / (1 + mpmath.exp(-z))) - 1.0) * np.array([1.0, 2.0])
-    text = markdown("08-initialisation")
+    text = markdown("02-training")
     quoted = stated(r"array\(\[(-0\.47502)\.\.\., (-0\.95004)\.\.\.\]\)", text, "the 7.1 example")
     assert float(quoted) == float(f"{got[0]:.5f}")
     assert f"{got[1]:.5f}" == "-0.95004"
@@ -747,7 +747,7 @@ def test_cross_entropy_gradient_example_and_saturation_threshold():
 
 
 def test_batchnorm_draft_cancellation_statement():
-    """Lesson 8, exercise 8.8: at 1e16 float64 numbers are 2 apart, so E[x²] − E[x]² is noise."""
+    """Lesson 8, exercise 8.5: at 1e16 float64 numbers are 2 apart, so E[x²] − E[x]² is noise."""
     assert np.spacing(1e16) == 2.0
     r = np.random.default_rng(0)
     x = 1e8 + r.standard_normal((64, 2))
@@ -1272,3 +1272,174 @@ def test_lesson_9_noisy_steps(l9):
     text = markdown(L9)
     assert "the $n$ per-example gradients cancel" in text and "every update still kicks" in text
     assert "every noisy step\nstill points roughly downhill" in text
+
+
+# lesson 8: batch-norm backward
+# ---------------------------------------------------------------------------------------
+def _bn_backward_reference(x, gamma, g, eps=1e-5):
+    layer = nn.BatchNorm(x.shape[1], eps=eps)
+    layer.params["gamma"][:] = gamma
+    layer.forward(x)
+    return layer.backward(g), layer.grads["gamma"], layer.grads["beta"]
+
+
+def test_batchnorm_backward_six_steps_and_compact_form_agree_with_sympy():
+    """Lesson 8, section 5: the six steps through the computational graph and the compact form
+    both equal SymPy's gradient of L = Σ g_i y_i (n = 3, exact rational points, 50 digits);
+    ∂L/∂γ = Σ g x̂, ∂L/∂β = Σ g; step 3's local derivative; the deviations sum to 0."""
+    n = 3
+    xs, gs = sp.symbols(f"x1:{n + 1}", real=True), sp.symbols(f"g1:{n + 1}", real=True)
+    gamma, beta = sp.symbols("gamma beta", real=True)
+    eps = sp.Symbol("epsilon", positive=True)
+    mu = sum(xs) / n
+    c = [x - mu for x in xs]
+    var = sum(ci ** 2 for ci in c) / n
+    s = 1 / sp.sqrt(var + eps)
+    xhat = [ci * s for ci in c]
+    loss = sum(g * (gamma * h + beta) for g, h in zip(gs, xhat))
+    exact = [sp.diff(loss, x) for x in xs]
+    d_xhat = [gamma * g for g in gs]                                    # step 1
+    d_s = sum(d * ci for d, ci in zip(d_xhat, c))                       # step 2
+    d_var = -sp.Rational(1, 2) * s ** 3 * d_s                           # step 3
+    d_c = [d * s + 2 * ci / n * d_var for d, ci in zip(d_xhat, c)]     # step 4
+    d_mu = -sum(d_c)                                                    # step 5
+    steps = [dc + d_mu / n for dc in d_c]                               # step 6
+    sum_g, sum_gx = sum(gs), sum(g * h for g, h in zip(gs, xhat))
+    compact = [gamma / (n * sp.sqrt(var + eps)) * (n * g - sum_g - h * sum_gx)
+               for g, h in zip(gs, xhat)]
+    r = np.random.default_rng(0)
+    for _ in range(4):
+        point = {x: sp.Rational(int(r.integers(-20, 21)), 4) for x in xs}
+        point.update({g: sp.Rational(int(r.integers(-9, 10)), 3) for g in gs})
+        point.update({gamma: sp.Rational(3, 2), beta: sp.Rational(-1, 5), eps: sp.Rational(1, 100)})
+        for a, b, k in zip(exact, steps, compact):
+            assert abs(sp.N((a - b).subs(point), 50)) < 1e-40
+            assert abs(sp.N((a - k).subs(point), 50)) < 1e-40
+        assert abs(sp.N((sp.diff(loss, gamma) - sum_gx).subs(point), 50)) < 1e-40
+    assert sp.diff(loss, beta) == sum_g
+    v = sp.Symbol("v", positive=True)
+    assert sp.simplify(sp.diff((v + eps) ** sp.Rational(-1, 2), v)
+                       + sp.Rational(1, 2) * (v + eps) ** sp.Rational(-3, 2)) == 0
+    assert sp.expand(sum(c)) == 0
+    text = markdown("08-initialisation")
+    assert r"-\tfrac12(\sigma^2+\varepsilon)^{-3/2} = -\tfrac12 s^3" in text
+    assert r"\sum_j 2c_j/n = 0" in text
+    assert r"\Big(n\,g - \sum g - \hat x \sum (g\odot\hat x)\Big)" in text
+
+
+def test_batchnorm_compact_form_is_not_printed_before_its_exercise():
+    """Exercise 8.6 asks for the backward pass: the compact form comes after the exercise and its
+    tests, not before; the page gives the six steps instead."""
+    nb = nbformat.read(str(ROOT / "source" / "08-initialisation" / "08-initialisation.ipynb"), as_version=4)
+    cells = [(c.cell_type, c.source, c.metadata.get("nbgrader", {}).get("grade_id")) for c in nb.cells]
+    answer = next(i for i, (_, _, gid) in enumerate(cells) if gid == "batchnorm_backward")
+    compact = r"n\,g - \sum g - \hat x \sum (g\odot\hat x)"
+    where = [i for i, (kind, src, _) in enumerate(cells) if kind == "markdown" and compact in src]
+    assert where and min(where) > answer + 2
+    assert any("6. $x_i$ feeds" in src for kind, src, _ in cells[:answer] if kind == "markdown")
+
+
+def test_batchnorm_backward_examples_and_properties_as_stated():
+    """Exercise 8.6's example and the draft's miss; column sums 0; Σ x̂ ∂L/∂x is ε/(σ²+ε) times
+    the draft's; a batch of 2: x̂ = ±√(σ²/(σ²+ε)) and the stated gradient."""
+    text = markdown("08-initialisation")
+    gx, gg, gb = _bn_backward_reference(np.array([[0.0], [0.0], [3.0]]), np.array([1.0]),
+                                        np.array([[1.0], [0.0], [0.0]]))
+    m = re.search(r"gives approximately `\(array\(\[\[([-0-9.e]+)\], \[([-0-9.e]+)\], \[([-0-9.e]+)\]\]\), "
+                  r"array\(\[([-0-9.e]+)\]\), array\(\[1\.\]\)\)`", text)
+    assert m, "exercise 8.6's example is no longer stated"
+    assert m.group(1) == f"{gx[0, 0]:.6f}" and m.group(2) == f"{gx[1, 0]:.6f}"
+    assert m.group(3) == f"{gx[2, 0]:.1e}" and m.group(4) == f"{gg[0]:.6f}" and gb[0] == 1.0
+    assert f"give ${gx[1, 0]:.3f}$" in text                      # the finite differences for x_2
+    draft = np.array([[1.0], [0.0], [0.0]]) / np.sqrt(np.var([0.0, 0.0, 3.0]) + 1e-5)
+    assert draft[0, 0] > gx[0, 0] and draft[1, 0] == 0.0          # "too large", "is 0"
+    r = np.random.default_rng(3)
+    eps = 1e-3
+    for n, d in ((5, 3), (2, 4), (40, 2)):
+        x = r.normal(r.normal(size=d), r.uniform(0.05, 3, size=d), size=(n, d))
+        gamma, g = r.uniform(-2, 2, size=d), r.normal(size=(n, d))
+        gx, _, _ = _bn_backward_reference(x, gamma, g, eps)
+        var = x.var(axis=0)
+        xhat = (x - x.mean(axis=0)) / np.sqrt(var + eps)
+        np.testing.assert_allclose(gx.sum(axis=0), 0.0, atol=1e-12 * np.abs(gx).max())
+        draft = gamma * g / np.sqrt(var + eps)
+        np.testing.assert_allclose((xhat * gx).sum(axis=0),
+                                   eps / (var + eps) * (xhat * draft).sum(axis=0), rtol=1e-6, atol=1e-13)
+        if n == 2:
+            np.testing.assert_allclose(np.abs(xhat), np.broadcast_to(np.sqrt(var / (var + eps)), (2, d)),
+                                       rtol=1e-12)
+            stated_grad = (gamma / (2 * np.sqrt(var + eps)) * eps / (var + eps) * (g[0] - g[1])
+                           * np.array([[1.0], [-1.0]]))
+            np.testing.assert_allclose(gx, stated_grad, rtol=1e-6, atol=1e-15)
+    assert r"\frac{\gamma}{2\sqrt{\sigma^2+\varepsilon}}\cdot\frac{\varepsilon}{\sigma^2+\varepsilon}\,(g_1 - g_2)\,(1, -1)" in text
+    assert r"\hat x = \pm\sqrt{\sigma^2/(\sigma^2+\varepsilon)}" in text
+
+
+def test_batchnorm_evaluation_mode_backward_is_the_direct_path():
+    """Lesson 8: in evaluation mode ∂L/∂x = γ g/√(v + ε), by central differences of the
+    evaluation-mode forward pass written out here (and nn.BatchNorm agrees)."""
+    r = np.random.default_rng(4)
+    gamma, beta = np.array([1.5, -0.5, 2.0]), np.array([0.1, 0.2, -0.3])
+    m, v, eps = r.normal(size=3), r.uniform(0.5, 2.0, size=3), 1e-5
+    x, g = r.normal(2.0, 3.0, size=(5, 3)), r.normal(size=(5, 3))
+    loss = lambda x_: float(np.sum((gamma * (x_ - m) / np.sqrt(v + eps) + beta) * g))  # noqa: E731
+    h, numeric = 1e-6, np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        e = np.zeros_like(x)
+        e[idx] = h
+        numeric[idx] = (loss(x + e) - loss(x - e)) / (2 * h)
+    direct = gamma * g / np.sqrt(v + eps)
+    np.testing.assert_allclose(numeric, direct, rtol=1e-7, atol=1e-9)
+    layer = nn.BatchNorm(3, eps=eps)
+    layer.params["gamma"][:], layer.params["beta"][:] = gamma, beta
+    layer.running_mean, layer.running_var, layer.training = m.copy(), v.copy(), False
+    layer.forward(x)
+    np.testing.assert_allclose(layer.backward(g), direct, rtol=1e-14)
+    assert r"\partial L/\partial x = \gamma\,g/\sqrt{v + \varepsilon}" in markdown("08-initialisation")
+
+
+def test_running_statistics_conventions_of_the_course_keras_and_pytorch():
+    """Exercise 8.7's convention: the course's momentum ρ (the old value's weight, as in Keras) is
+    PyTorch's 1 − p; PyTorch's running variance (unbiased batch variance, as its documentation
+    states) is n/(n − 1) times the course's once the start has faded; the predicted 22 batches."""
+    text = markdown("08-initialisation")
+    assert r"m \leftarrow \rho\,m + (1-\rho)\,\mu_B" in text and r"m \leftarrow (1-p)\,m + p\,\mu_B" in text
+    flat = " ".join(text.split())
+    assert "PyTorch's `momentum=p` is the course's $\\rho = 1 - p$ (its default 0.1 is the course's 0.9)" in flat
+    r = np.random.default_rng(5)
+    for n in (2, 50):
+        rho, p = 0.9, 0.1
+        bn = nn.BatchNorm(2, momentum=rho)
+        m_pt, v_pt = np.zeros(2), np.ones(2)                         # PyTorch's documented rule
+        for _ in range(500):
+            x = r.normal([1.0, -2.0], [2.0, 0.5], size=(n, 2))
+            bn.forward(x)
+            m_pt = (1 - p) * m_pt + p * x.mean(axis=0)
+            v_pt = (1 - p) * v_pt + p * x.var(axis=0, ddof=1)
+        np.testing.assert_allclose(bn.running_mean, m_pt, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(v_pt / bn.running_var, n / (n - 1), rtol=1e-12)
+    assert n / (n - 1) - 1 == pytest.approx(0.02, abs=0.005) and "about 2 % larger for batches of 50" in text
+    assert "twice as large for batches of 2" in text
+    # the prediction: m_k = 5 (1 − 0.9^k) first exceeds 4.5 at k = 22, and so does nn.BatchNorm's
+    k = next(k for k in range(1, 100) if 5 * (1 - 0.9 ** k) > 4.5)
+    bn, z = nn.BatchNorm(1, momentum=0.9), r.standard_normal((40, 32, 1))
+    running = []
+    for batch in z:
+        bn.forward(5.0 + batch - batch.mean())
+        running.append(bn.running_mean[0])
+    assert k == 22 and next(i for i, m in enumerate(running, start=1) if m > 4.5) == 22
+
+
+def test_batchnorm_layer_example_as_stated():
+    """Exercise 8.7's example: y ≈ [[-1.5], [2.5]], running (0.3, 1.3), then 6.9902 in evaluation mode."""
+    text = markdown("08-initialisation")
+    bn = nn.BatchNorm(1, momentum=0.9)
+    bn.params["gamma"][:], bn.params["beta"][:] = 2.0, 0.5
+    y = bn.forward(np.array([[1.0], [5.0]]))
+    np.testing.assert_allclose(y.ravel(), [-1.5, 2.5], atol=1e-5)
+    assert bn.running_mean[0] == pytest.approx(0.3, rel=1e-14) and bn.running_var[0] == pytest.approx(1.3, rel=1e-14)
+    bn.training = False
+    value = bn.forward(np.array([[4.0]]))[0, 0]
+    assert stated(r"gives `y ≈ \[\[(\d\.\d+)\]\]` and the running statistics", text, "the evaluation example") \
+        == f"{value:.4f}"
+    assert "running mean `[0.3]` and running variance `[1.3]`" in text

@@ -68,12 +68,13 @@ COVERAGE = [
     (7, "07-symbolic", ["series", "minimax", "0.044715"]),
     (7, "07-symbolic", ["SELU", "fixed point", "variance 1"]),
     # 8. Training loop, weight initialisation and normalisation
-    (8, "08-initialisation", ["forward", "backprop", "chain rule", "optimiser"]),
+    (8, "02-training", ["forward", "backprop", "chain rule", "optimiser"]),  # moved to lesson 2
     (8, "08-initialisation", ["zero", "constant", "identical", "symmetr"]),
     (8, "08-initialisation", ["500", "histogram", "vanish", "explod"]),
     (8, "08-initialisation", ["Xavier", "Glorot", "He", "Kaiming", "LeCun"]),
     (8, "08-initialisation", ["mean 0", "standard deviation 1"]),
-    (8, "08-initialisation", ["batch normalisation", "γ", "β", "covariate shift", "BatchNormalization"]),
+    (8, "08-initialisation", ["batch normalisation", "γ", "β", "covariate shift", "BatchNormalization",
+                              "running statistics", "evaluation mode"]),
     # 9. Optimisers
     (9, "09-gradient-descent", ["moving average", "bias correction", "1/(1 − β)"]),
     (9, "09-gradient-descent", ["stochastic", "mini-batch"]),

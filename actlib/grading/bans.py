@@ -129,6 +129,9 @@ BANS = {
                     "init.xavier_uniform", "init.he_normal", "init.he_uniform", "init.lecun_normal"),
         "standardise": _ban("8.4", "standardisation", "data.standardise"),
         "batchnorm_forward": _ban("8.5", "batch normalisation", "nn.BatchNorm"),
+        "batchnorm_backward": _ban("8.6", "batch normalisation's backward pass", "nn.BatchNorm"),
+        "batchnorm_layer": _ban("8.7", "batch normalisation's running statistics and evaluation mode",
+                                "nn.BatchNorm"),
     },
     "09-gradient-descent": {
         "ewma": _ban("9.1", "the moving average", "optim.ewma"),
