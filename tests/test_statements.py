@@ -972,9 +972,10 @@ def test_lesson_2_cross_entropy_example_and_saturation_threshold():
     quoted = stated(r"array\(\[(-0\.47502)\.\.\., (-0\.95004)\.\.\.\]\)", text, "the 2.2 example")
     assert float(quoted) == float(f"{got[0]:.5f}")
     assert f"{got[1]:.5f}" == "-0.95004"
-    threshold = float(stated(r"once \$\|z\|\$ exceeds about (\d+)", text, "the saturation threshold"))
+    threshold = float(stated(r"once \$z\$\s+exceeds about (\d+)", text, "the saturation threshold"))
     first = next(t / 100 for t in range(3000, 4000) if 1 / (1 + np.exp(-t / 100)) == 1.0)
     assert round(first) == threshold
+    assert "below about −745" in text and A.sigmoid(-745.0) > 0 and A.sigmoid(-745.2) == 0.0
 
 
 def test_lesson_2_dense_layer_relu_example():
