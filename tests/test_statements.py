@@ -840,7 +840,7 @@ def _lesson_2_line_data():
     return x, 2.0 * x + 1.0 + 0.3 * r.standard_normal(20)
 
 
-def _lesson_2_train(X, y, seed, hidden, epochs=1000, lr=1.0):
+def _lesson_2_train(X, y, seed, hidden, epochs=500, lr=1.0):
     """Exercise 2.5's loop from the lesson's init_two_layer (an independent transcription)."""
     r = np.random.default_rng(seed)
     W1, W2 = r.standard_normal((X.shape[1], hidden)), r.standard_normal((hidden, 1))
@@ -1045,7 +1045,7 @@ def test_lesson_2_gradient_check_tells_the_forgetful_layer():
 
 
 def test_lesson_2_xor_training_as_the_lesson_reports():
-    """Section 4: with 8 hidden units all of the first 20 seeds solve XOR in 1000 epochs, with 4
+    """Section 4: with 8 hidden units all of the first 20 seeds solve XOR in 500 epochs, with 4
     all but seed 0, with 2 fewer than half; stuck runs level off near ½ ln 2 ≈ 0.35 with two
     outputs near 0.5; the example's first and last costs."""
     X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
@@ -1066,7 +1066,7 @@ def test_lesson_2_xor_training_as_the_lesson_reports():
     assert "fewer than half do" in text and r"\tfrac12\ln 2 \approx 0.35" in text
     assert round(np.log(2) / 2, 2) == 0.35
     assert "`losses[0]` ≈ 0.741" in text and round(losses[0], 3) == 0.741
-    assert "`losses[-1]` ≈ 0.0013" in text and round(losses[-1], 4) == 0.0013
+    assert "`losses[-1]` ≈ 0.0029" in text and round(losses[-1], 4) == 0.0029
 
 
 def test_lesson_2_a_small_step_against_the_gradient_lowers_the_cost():
