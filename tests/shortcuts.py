@@ -25,6 +25,19 @@ SHORTCUTS = {
                            "layer.forward(x)\n"
                            "grad_x = layer.backward(grad_out)\n"
                            "return grad_x, layer.grads['W'], layer.grads['b']"),
+        "train_two_layer": ("from actlib import optim\n"
+                            "params = [np.array(p, dtype=float) for p in init_two_layer(seed, np.shape(X)[1], hidden)]\n"
+                            "net = nn.Sequential([nn.Dense(np.shape(X)[1], hidden, 'tanh', init='zeros'),\n"
+                            "                     nn.Dense(hidden, 1, 'sigmoid', init='zeros')])\n"
+                            "net.layers[0].params.update(W=params[0], b=params[1])\n"
+                            "net.layers[1].params.update(W=params[2], b=params[3])\n"
+                            "opt, losses = optim.SGD(learning_rate), []\n"
+                            "for _ in range(epochs):\n"
+                            "    loss, grad = nn.binary_cross_entropy(net.forward(X), np.asarray(y, dtype=float))\n"
+                            "    net.backward(grad)\n"
+                            "    opt.step(net.params(), net.grads())\n"
+                            "    losses.append(loss)\n"
+                            "return np.array(losses), params"),
     },
     "03-sigmoid-tanh": {
         "sigmoid_naive": "return activations.sigmoid(z)",

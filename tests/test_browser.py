@@ -45,6 +45,7 @@ WIDGET_CHANGES = {
         dict(control="w₁", value="-1", present=["w = (-1.0, 1.0), b = -1.5: 2/4 right"],
              absent=["1/4 right"]),
     ],
+    "02-training": [],          # no widget: its figures are static loss and error curves
     "03-sigmoid-tanh": [
         dict(control="weight w", value="2", present=["σ(2z − 1)", "2·σ′(2z − 1)"],
              absent=["σ(3z − 1)"]),

@@ -733,19 +733,6 @@ def test_leaky_relu_second_moment_is_one_plus_alpha_squared_over_two():
     assert abs(np.sqrt(1 / 500) - 0.0447) < 5e-5 and abs(np.sqrt(2 / 500) - 0.0632) < 5e-5
 
 
-def test_cross_entropy_gradient_example_and_saturation_threshold():
-    """Lesson 2, exercise 2.1 (moved from lesson 8): the example's value and 'σ(z) rounds to 1 once |z| exceeds about 37'."""
-    z = 0.5 * 1.0 - 0.25 * 2.0 + 0.1
-    got = (float(mpmath.mpf(1) / (1 + mpmath.exp(-z))) - 1.0) * np.array([1.0, 2.0])
-    text = markdown("02-training")
-    quoted = stated(r"array\(\[(-0\.47502)\.\.\., (-0\.95004)\.\.\.\]\)", text, "the 7.1 example")
-    assert float(quoted) == float(f"{got[0]:.5f}")
-    assert f"{got[1]:.5f}" == "-0.95004"
-    threshold = float(stated(r"once \$\|z\|\$ exceeds about (\d+)", text, "the saturation threshold"))
-    first = next(t / 100 for t in range(3000, 4000) if 1 / (1 + np.exp(-t / 100)) == 1.0)
-    assert round(first) == threshold
-
-
 def test_batchnorm_draft_cancellation_statement():
     """Lesson 8, exercise 8.5: at 1e16 float64 numbers are 2 apart, so E[x²] − E[x]² is noise."""
     assert np.spacing(1e16) == 2.0
@@ -1443,3 +1430,264 @@ def test_batchnorm_layer_example_as_stated():
     assert stated(r"gives `y ≈ \[\[(\d\.\d+)\]\]` and the running statistics", text, "the evaluation example") \
         == f"{value:.4f}"
     assert "running mean `[0.3]` and running variance `[1.3]`" in text
+
+
+# lesson 2: training — loss, gradient descent, the chain rule, the gradient check, XOR
+# ---------------------------------------------------------------------------------------
+def _lesson_2_line_data():
+    """The context cell `context_line` of lesson 2."""
+    r = np.random.default_rng(1)
+    x = r.uniform(0.0, 2.0, 20)
+    return x, 2.0 * x + 1.0 + 0.3 * r.standard_normal(20)
+
+
+def _lesson_2_train(X, y, seed, hidden, epochs=500, lr=1.0):
+    """Exercise 2.5's loop from the lesson's init_two_layer (an independent transcription)."""
+    r = np.random.default_rng(seed)
+    W1, W2 = r.standard_normal((X.shape[1], hidden)), r.standard_normal((hidden, 1))
+    b1, b2 = np.zeros(hidden), np.zeros(1)
+    t = np.asarray(y, dtype=float)[:, None]
+    losses = []
+    for _ in range(epochs):
+        H = np.tanh(X @ W1 + b1)
+        z = H @ W2 + b2
+        losses.append(float(np.mean(np.logaddexp(0.0, z) - t * z)))
+        d2 = (0.5 * (1.0 + np.tanh(z / 2)) - t) / len(t)         # sigma(z) written through tanh
+        d1 = (d2 @ W2.T) * (1.0 - H ** 2)
+        W1, b1, W2, b2 = W1 - lr * X.T @ d1, b1 - lr * d1.sum(0), W2 - lr * H.T @ d2, b2 - lr * d2.sum(0)
+    out = 0.5 * (1.0 + np.tanh((np.tanh(X @ W1 + b1) @ W2 + b2)[:, 0] / 2))
+    return np.array(losses), out
+
+
+def test_lesson_2_gradient_descent_traced_by_hand():
+    """Section 1: one step on x = (0, 1, 2), y = (1, 3, 5) from w = b = 0 with eta = 0.1."""
+    x, y = [sp.Integer(v) for v in (0, 1, 2)], [sp.Integer(v) for v in (1, 3, 5)]
+    w, b = sp.symbols("w b", real=True)
+    L = sum((w * xi + b - yi) ** 2 for xi, yi in zip(x, y)) / 3
+    at0 = {w: 0, b: 0}
+    assert L.subs(at0) == sp.Rational(35, 3)
+    gw, gb = sp.diff(L, w).subs(at0), sp.diff(L, b).subs(at0)
+    assert (gw, gb) == (sp.Rational(-26, 3), -6)
+    assert sp.Rational(2, 3) * (0 - 3 - 10) == gw and sp.Rational(2, 3) * -9 == gb
+    step = {w: -sp.Rational(1, 10) * gw, b: -sp.Rational(1, 10) * gb}
+    text = markdown("02-training")
+    assert r"L = (1 + 9 + 25)/3 \approx 11.67" in text
+    assert r"\approx -8.67" in text and r"\partial L/\partial b = \tfrac23(-9) = -6" in text
+    assert round(float(step[w]), 3) == 0.867 and step[b] == sp.Rational(3, 5)
+    assert r"$w \approx 0.867$, $b = 0.6$" in text
+    assert float(stated(r"the loss is about \$([0-9.]+)\$", text, "the loss after the step")) == \
+        round(float(L.subs(step)), 2)
+    assert "r = (-1, -3, -5)" in text
+
+
+def test_lesson_2_one_weight_step_factor_and_limits():
+    """Exercise 2.1: L'(w) = 2 mean(x^2) (w - w*), the error factor 1 - 2 eta mean(x^2),
+    eta_one_step = 1/(2 mean x^2), eta_max = 1/mean x^2, and the example (1/6, 1/3)."""
+    n = 4
+    xs, ys = sp.symbols(f"x0:{n}", real=True), sp.symbols(f"y0:{n}", real=True)
+    w, eta = sp.symbols("w eta", real=True)
+    L = sum((w * xi - yi) ** 2 for xi, yi in zip(xs, ys)) / n
+    m2 = sum(xi ** 2 for xi in xs) / n
+    w_star = sp.solve(sp.diff(L, w), w)[0]
+    assert sp.simplify(sp.diff(L, w) - 2 * m2 * (w - w_star)) == 0
+    stepped = w - eta * sp.diff(L, w)
+    assert sp.simplify((stepped - w_star) - (1 - 2 * eta * m2) * (w - w_star)) == 0
+    factor = 1 - 2 * eta * m2
+    assert sp.simplify(factor.subs(eta, 1 / (2 * m2))) == 0
+    assert sp.simplify(factor.subs(eta, 1 / m2)) == -1
+    assert sp.diff(L, w, 2).equals(2 * m2)                         # the curvature: 2/L'' = 1/m2
+    m2_example = sp.Rational(1 + 4 + 4, 3)
+    assert (1 / (2 * m2_example), 1 / m2_example) == (sp.Rational(1, 6), sp.Rational(1, 3))
+    text = markdown("02-training")
+    assert "`(0.1666..., 0.3333...)`" in text
+    assert r"$1 - 2\eta\,\overline{x^2}$" in text
+
+
+def test_lesson_2_line_data_stability_limit():
+    """Section 1: the Hessian of the MSE is (2/n) sum (x, 1)^T (x, 1); for the lesson's data
+    2/lambda_max is about 0.50, so eta = 0.45 converges and eta = 0.55 diverges."""
+    xs, w, b = sp.symbols("x0:3", real=True), *sp.symbols("w b", real=True)
+    ys = sp.symbols("y0:3", real=True)
+    L = sum((w * xi + b - yi) ** 2 for xi, yi in zip(xs, ys)) / 3
+    hess = sp.hessian(L, (w, b))
+    formula = sum((sp.Matrix([[xi], [1]]) * sp.Matrix([[xi, 1]]) for xi in xs), sp.zeros(2, 2)) * sp.Rational(2, 3)
+    assert sp.simplify(hess - formula) == sp.zeros(2, 2)
+    x, y = _lesson_2_line_data()
+    design = np.column_stack([x, np.ones_like(x)])
+    limit = 2 / np.linalg.eigvalsh(2 * design.T @ design / len(x)).max()
+    text = markdown("02-training")
+    assert float(stated(r"the limit is about ([0-9.]+)", text, "the two-weight limit")) == round(limit, 2)
+    assert 0.45 < limit < 0.55
+
+    def final_loss(eta, epochs=40):
+        wv = bv = 0.0
+        for _ in range(epochs):
+            r = wv * x + bv - y
+            wv, bv = wv - eta * 2 * np.mean(r * x), bv - eta * 2 * np.mean(r)
+        return np.mean((wv * x + bv - y) ** 2)
+
+    start = np.mean(y ** 2)
+    assert final_loss(0.45) < 0.2 and final_loss(0.55) > 1e6 * start
+    assert final_loss(0.02) > final_loss(0.2) > final_loss(0.45)     # too small crawls
+
+
+def test_lesson_2_sigmoid_tanh_and_cross_entropy_facts():
+    """Sections 2 and 4: sigma' = sigma(1 - sigma), tanh' = 1 - tanh^2, tanh onto (-1, 1);
+    the cross-entropy's delta is sigma(z) - y, and its cost equals log(1 + e^z) - y z."""
+    z, y = sp.Symbol("z", real=True), sp.Symbol("y", real=True)
+    s = 1 / (1 + sp.exp(-z))
+    assert sp.simplify(sp.diff(s, z) - s * (1 - s)) == 0
+    assert sp.simplify(sp.diff(sp.tanh(z), z) - (1 - sp.tanh(z) ** 2)) == 0
+    assert sp.limit(sp.tanh(z), z, sp.oo) == 1 and sp.limit(sp.tanh(z), z, -sp.oo) == -1
+    L = -y * sp.log(s) - (1 - y) * sp.log(1 - s)
+    assert sp.simplify(sp.diff(L, z) - (s - y)) == 0
+    for zv in (-30, -2.5, 0, 0.7, 12):                  # the identity, numerically (mpmath)
+        for yv in (0, 0.3, 1):
+            zv, yv = mpmath.mpf(zv), mpmath.mpf(yv)
+            sv = 1 / (1 + mpmath.exp(-zv))
+            lhs = -yv * mpmath.log(sv) - (1 - yv) * mpmath.log(1 - sv)
+            assert abs(lhs - (mpmath.log(1 + mpmath.exp(zv)) - yv * zv)) < mpmath.mpf(10) ** -30
+    text = markdown("02-training")
+    assert r"\sigma'(z) = \sigma(z)\,(1 - \sigma(z))" in text and r"\tanh'(z) = 1 - \tanh^2 z" in text
+    assert r"\log(1 + e^z) - yz" in text
+
+
+def test_lesson_2_chain_rule_example_and_delta():
+    """Section 2: z = 0.1, a = sigma(0.1) ≈ 0.525, delta ≈ -0.2369, dL/dw ≈ (-0.2369, -0.4738)."""
+    z = mpmath.mpf("0.5") * 1 - mpmath.mpf("0.25") * 2 + mpmath.mpf("0.1")
+    a = 1 / (1 + mpmath.exp(-z))
+    delta = 2 * (a - 1) * a * (1 - a)
+    text = markdown("02-training")
+    assert r"a = \sigma(0.1) \approx 0.525" in text and round(float(a), 3) == 0.525
+    assert float(stated(r"\\delta = 2\(\\hat y - y\)\\,\\sigma'\(z\) \\approx (-[0-9.]+)", text, "delta")) == \
+        round(float(delta), 4)
+    assert rf"\approx ({float(delta):.4f}, {2 * float(delta):.4f})" in text
+
+
+def test_lesson_2_cross_entropy_example_and_saturation_threshold():
+    """Exercise 2.2 (moved from lesson 8): the example's value and 'σ(z) rounds to 1 once |z|
+    exceeds about 37'."""
+    z = 0.5 * 1.0 - 0.25 * 2.0 + 0.1
+    got = (float(mpmath.mpf(1) / (1 + mpmath.exp(-z))) - 1.0) * np.array([1.0, 2.0])
+    text = markdown("02-training")
+    quoted = stated(r"array\(\[(-0\.47502)\.\.\., (-0\.95004)\.\.\.\]\)", text, "the 2.2 example")
+    assert float(quoted) == float(f"{got[0]:.5f}")
+    assert f"{got[1]:.5f}" == "-0.95004"
+    threshold = float(stated(r"once \$z\$\s+exceeds about (\d+)", text, "the saturation threshold"))
+    first = next(t / 100 for t in range(3000, 4000) if 1 / (1 + np.exp(-t / 100)) == 1.0)
+    assert round(first) == threshold
+    assert "below about −745" in text and A.sigmoid(-745.0) > 0 and A.sigmoid(-745.2) == 0.0
+
+
+def test_lesson_2_dense_layer_relu_example():
+    """Exercises 2.3 and 2.4: z = (2, 0.5, -0.5), grad_W = [[1, 1, 0], [2, 2, 0]],
+    grad_b = [1, 1, 0], grad_x = [[1.0, 1.5]]; the entrywise sums equal the matrix forms."""
+    x = np.array([[1.0, 2.0]])
+    W = np.array([[1.0, 0.0, -1.0], [0.5, 1.0, 0.0]])
+    b = np.array([0.0, -1.5, 0.5])
+    z = x @ W + b
+    assert np.array_equal(z, [[2.0, 0.5, -0.5]])
+    d = np.ones((1, 3)) * (z > 0)
+    assert np.array_equal(x.T @ d, [[1, 1, 0], [2, 2, 0]])
+    assert np.array_equal(d.sum(0), [1, 1, 0]) and np.array_equal(d @ W.T, [[1.0, 1.5]])
+    r = np.random.default_rng(5)                        # the entrywise sums of section 3
+    X, Wr, D = r.normal(size=(4, 3)), r.normal(size=(3, 2)), r.normal(size=(4, 2))
+    by_entry = np.array([[sum(X[k, i] * D[k, j] for k in range(4)) for j in range(2)] for i in range(3)])
+    np.testing.assert_allclose(by_entry, X.T @ D, rtol=1e-13)
+    by_entry_x = np.array([[sum(D[k, j] * Wr[i, j] for j in range(2)) for i in range(3)] for k in range(4)])
+    np.testing.assert_allclose(by_entry_x, D @ Wr.T, rtol=1e-13)
+
+
+def test_lesson_2_finite_difference_accuracy_as_the_figure_and_model_answer_say():
+    """Section 3's figure and written answer 2.1: the Taylor terms, the two optimal steps
+    and the errors quoted."""
+    z, h = sp.symbols("z h", real=True)
+    f = sp.Function("f")
+    one = (f(z + h) - f(z)) / h
+    central = (f(z + h) - f(z - h)) / (2 * h)
+    lead_one = sp.series(one, h, 0, 2).removeO().doit()
+    lead_central = sp.series(central, h, 0, 3).removeO().doit()
+    d = [sp.diff(f(z), z, k) for k in range(4)]
+    assert sp.simplify(lead_one - (d[1] + h / 2 * d[2])) == 0
+    assert sp.simplify(lead_central - (d[1] + h ** 2 / 6 * d[3])) == 0
+    eps = np.finfo(float).eps
+    assert f"{eps:.1e}" == "2.2e-16"
+    assert abs(np.sqrt(eps) - 1.5e-8) < 0.05e-8 and abs(eps ** (1 / 3) - 6e-6) < 0.1e-6
+    assert abs(eps ** (2 / 3) - 4e-11) < 0.5e-11
+    steps = np.logspace(-14, -1, 131)                    # the figure's computation
+    exact = A.sigmoid.grad(0.5)
+    one_err = np.abs((A.sigmoid(0.5 + steps) - A.sigmoid(0.5)) / steps - exact)
+    cen_err = np.abs((A.sigmoid(0.5 + steps) - A.sigmoid(0.5 - steps)) / (2 * steps) - exact)
+    assert 1e-9 <= steps[one_err.argmin()] <= 1e-8               # "near 3×10⁻⁹"
+    assert 3e-6 <= steps[cen_err.argmin()] <= 3e-5               # "near 10⁻⁵"
+    at = np.argmin(np.abs(steps - 1e-6))
+    assert 3e-12 < cen_err[at] < 3e-11 and 1e-8 < one_err[at] < 1e-7
+    assert cen_err.min() * 100 < one_err.min()
+    text = markdown("02-training")
+    for quoted in (r"\sqrt{\varepsilon} \approx 1.5\times10^{-8}", r"\varepsilon^{1/3} \approx 6\times10^{-6}",
+                   r"near $3\times10^{-9}$ and", r"\varepsilon^{2/3} \approx 4\times10^{-11}",
+                   r"off by about $3\times10^{-8}$", r"\varepsilon \approx 2.2\times10^{-16}"):
+        assert quoted in text, quoted
+
+
+def test_lesson_2_gradient_check_tells_the_forgetful_layer():
+    """Section 3: a correct layer's gradient check gives about 1e-7 or less, the layer that
+    forgets g'(z) something of order 1."""
+    class ForgetfulDense(nn.Dense):
+        def backward(self, grad_out):
+            self.grads = {"W": self.x.T @ grad_out, "b": grad_out.sum(axis=0)}
+            return grad_out @ self.W.T
+
+    r = np.random.default_rng(0)
+    x, t = r.normal(size=(5, 3)), r.normal(size=(5, 2))
+    good = nn.gradient_check(nn.Dense(3, 2, "tanh", rng=r), x, t, loss=nn.mse_loss)
+    bad = nn.gradient_check(ForgetfulDense(3, 2, "tanh", rng=r), x, t, loss=nn.mse_loss)
+    assert good < 1e-6 and 0.1 < bad < 10
+
+
+def test_lesson_2_xor_training_as_the_lesson_reports():
+    """Section 4: with 8 hidden units all of the first 20 seeds solve XOR in 500 epochs, with 4
+    all but seed 0, with 2 fewer than half; stuck runs level off near ½ ln 2 ≈ 0.35 with two
+    outputs near 0.5; the example's first and last costs."""
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    y = np.array([0, 1, 1, 0])
+    failed = {}
+    for hidden in (8, 4, 2):
+        failed[hidden] = []
+        for seed in range(20):
+            losses, out = _lesson_2_train(X, y, seed, hidden)
+            if not np.all((out > 0.5) == (y == 1)):
+                failed[hidden].append(seed)
+                assert abs(losses[-1] - np.log(2) / 2) < 0.01
+                assert np.sum(np.abs(out - 0.5) < 0.01) == 2
+    assert failed[8] == [] and failed[4] == [0] and 10 < len(failed[2]) < 20
+    losses, _ = _lesson_2_train(X, y, 0, 8)
+    text = markdown("02-training")
+    assert "With 8 hidden units all 20 seeds learn XOR (with 4 units, 19 of 20 do: seed 0 does not)" in text
+    assert "fewer than half do" in text and r"\tfrac12\ln 2 \approx 0.35" in text
+    assert round(np.log(2) / 2, 2) == 0.35
+    assert "`losses[0]` ≈ 0.741" in text and round(losses[0], 3) == 0.741
+    assert "`losses[-1]` ≈ 0.0029" in text and round(losses[-1], 4) == 0.0029
+
+
+def test_lesson_2_a_small_step_against_the_gradient_lowers_the_cost():
+    """Written answer 2.2: L(θ − η g) ≈ L(θ) − η ||g||² for small η; a step along +g raises it."""
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    t = np.array([0.0, 1.0, 1.0, 0.0])[:, None]
+    r = np.random.default_rng(3)
+    p = [r.standard_normal((2, 4)), np.zeros(4), r.standard_normal((4, 1)), np.zeros(1)]
+
+    def cost(q):
+        z = np.tanh(X @ q[0] + q[1]) @ q[2] + q[3]
+        return float(np.mean(np.logaddexp(0.0, z) - t * z))
+
+    H = np.tanh(X @ p[0] + p[1])
+    d2 = (1 / (1 + np.exp(-(H @ p[2] + p[3]))) - t) / 4
+    d1 = (d2 @ p[2].T) * (1 - H ** 2)
+    g = [X.T @ d1, d1.sum(0), H.T @ d2, d2.sum(0)]
+    norm2 = sum(float(np.sum(gi * gi)) for gi in g)
+    for eta in (1e-2, 1e-4):
+        down = cost([a - eta * gi for a, gi in zip(p, g)])
+        up = cost([a + eta * gi for a, gi in zip(p, g)])
+        assert down < cost(p) < up
+        assert abs((cost(p) - down) / (eta * norm2) - 1) < 10 * eta

@@ -68,7 +68,7 @@ COVERAGE = [
     (7, "07-symbolic", ["series", "minimax", "0.044715"]),
     (7, "07-symbolic", ["SELU", "fixed point", "variance 1"]),
     # 8. Training loop, weight initialisation and normalisation
-    (8, "02-training", ["forward", "backprop", "chain rule", "optimiser"]),  # moved to lesson 2
+    (8, "02-training", ["initialise", "optimiser", "forward pass", "cost", "backprop", "chain rule", "update"]),
     (8, "08-initialisation", ["zero", "constant", "identical", "symmetr"]),
     (8, "08-initialisation", ["500", "histogram", "vanish", "explod"]),
     (8, "08-initialisation", ["Xavier", "Glorot", "He", "Kaiming", "LeCun"]),
