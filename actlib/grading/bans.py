@@ -54,6 +54,9 @@ def _ban(exercise, asks, *names):
     return Ban(exercise, asks, tuple(names))
 
 
+# every optimiser class of actlib.optim: an exercise that asks for a step or a loop bans them all
+OPTIMISERS = ("optim.SGD", "optim.Adagrad", "optim.RMSprop", "optim.Adam", "optim.AdamW")
+
 BANS = {
     "01-neuron": {
         "neuron": _ban("1.1", "the neuron", "nrn.neuron"),
@@ -71,8 +74,7 @@ BANS = {
         "train_two_layer": _ban("2.5", "the training loop", "nn.Dense", "nn.Sequential",
                                 "nn.Activation", "nn.BatchNorm", "nn.binary_cross_entropy",
                                 "nn.mse_loss", "nn.softmax_cross_entropy", "nn.gradient_check",
-                                "optim.SGD", "optim.Adagrad", "optim.RMSprop", "optim.Adam",
-                                "optim.AdamW"),
+                                *OPTIMISERS),
     },
     "03-sigmoid-tanh": {
         "sigmoid_naive": _ban("3.1", "the sigmoid", "activations.sigmoid"),
@@ -142,28 +144,26 @@ BANS = {
         "ewma": _ban("9.1", "the moving average", "optim.ewma"),
         "minibatch_epoch": _ban("9.2", "an epoch of mini-batch gradient descent", "data.minibatches",
                                 "surfaces.train", "surfaces.run", "surfaces.LinearRegression",
-                                "optim.SGD", "optim.Adagrad", "optim.RMSprop", "optim.Adam", "optim.AdamW"),
+                                *OPTIMISERS),
         "cost_to_reach": _ban("9.3", "the measurement of epochs and updates to a target loss",
                               "surfaces.train", "surfaces.run", "surfaces.LinearRegression",
-                              "data.minibatches", "optim.SGD", "optim.Adagrad", "optim.RMSprop",
-                              "optim.Adam", "optim.AdamW"),
-        "momentum_step": _ban("9.4", "a momentum step", "optim.SGD", "optim.Adagrad", "optim.RMSprop", "optim.Adam", "optim.AdamW"),
+                              "data.minibatches", *OPTIMISERS),
+        "momentum_step": _ban("9.4", "a momentum step", *OPTIMISERS),
         "epochs_to_converge": _ban("9.5", "the training loop and its convergence counter",
-                                   "optim.SGD", "optim.Adagrad", "optim.RMSprop", "optim.Adam", "optim.AdamW", "surfaces.run",
+                                   *OPTIMISERS, "surfaces.run",
                                    "surfaces.train", "surfaces.converged_at",
                                    "surfaces.LinearRegression"),
-        "nesterov_step": _ban("9.6", "a Nesterov step", "optim.SGD", "optim.Adagrad", "optim.RMSprop", "optim.Adam", "optim.AdamW"),
+        "nesterov_step": _ban("9.6", "a Nesterov step", *OPTIMISERS),
         "heavy_ball": _ban("9.7", "the heavy-ball constants", "optim.heavy_ball_optimal"),
     },
     "10-adaptive-optimisers": {
-        "adagrad_step": _ban("10.1", "an Adagrad step", "optim.SGD", "optim.Adagrad", "optim.RMSprop", "optim.Adam", "optim.AdamW"),
-        "rmsprop_step": _ban("10.3", "an RMSprop step", "optim.SGD", "optim.Adagrad", "optim.RMSprop", "optim.Adam", "optim.AdamW"),
-        "adam_step": _ban("10.4", "an Adam step", "optim.SGD", "optim.Adagrad", "optim.RMSprop", "optim.Adam", "optim.AdamW"),
+        "adagrad_step": _ban("10.1", "an Adagrad step", *OPTIMISERS),
+        "rmsprop_step": _ban("10.3", "an RMSprop step", *OPTIMISERS),
+        "adam_step": _ban("10.4", "an Adam step", *OPTIMISERS),
         "warmup_cosine": _ban("10.5", "the warm-up and cosine schedule", "schedules.step_decay",
                               "schedules.exponential", "schedules.cosine", "schedules.warmup",
                               "schedules.inverse_sqrt", "schedules.rates"),
-        "adamw_step": _ban("10.6", "an AdamW step", "optim.SGD", "optim.Adagrad", "optim.RMSprop",
-                           "optim.Adam", "optim.AdamW"),
+        "adamw_step": _ban("10.6", "an AdamW step", *OPTIMISERS),
         "clip_by_global_norm": _ban("10.7", "clipping by the global norm", "optim.clip_grad_norm"),
     },
     "11-capstone": {
