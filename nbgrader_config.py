@@ -12,7 +12,7 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Clea
                                     LimitOutput, LockCells, OverwriteCells, OverwriteKernelspec,
                                     SaveAutoGrades)
 
-from actlib.grading.execute import GradedExecute
+from actlib.grading.grader.execute import GradedExecute
 from actlib.grading.feedback import OfflineFeedbackExporter
 from actlib.grading.preprocessors import DropDuplicateIds, HideHiddenTests
 
@@ -50,7 +50,7 @@ c.Autograde.sanitize_preprocessors = [ClearOutput, DropDuplicateIds, OverwriteKe
 
 # Test cells are run and judged in the grader's process, never in the student's kernel: the
 # kernel only runs the student's code and answers the grader's requests with data
-# (actlib.grading.execute). nbgrader's other autograde steps are kept, in nbgrader's order.
+# (actlib.grading.grader.execute). nbgrader's other autograde steps are kept, in nbgrader's order.
 c.Autograde.autograde_preprocessors = [GradedExecute, IgnorePattern, ClearMetadataPreprocessor,
                                        LimitOutput, SaveAutoGrades, AssignLatePenalties,
                                        CheckCellMetadata]

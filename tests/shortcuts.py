@@ -4,11 +4,11 @@
 write between the solution markers: a call into the reference library (through the lesson's
 own import, the registry's ``get``, an alias or the object's methods). Each gives the right
 numbers — the checks alone would give it full marks — and each must score zero on its exercise
-because the call is unavailable while the exercise is checked (`actlib.grading.bans`);
+because the call is unavailable while the exercise is checked (`actlib.grading.grader.bans`);
 ``tests/test_grading.py`` submits each in the lesson's graded class, in place of the solution's
 answer, and checks that it loses exactly that exercise's points.
 
-Every exercise with a ban in `actlib.grading.bans.BANS` has a shortcut here
+Every exercise with a ban in `actlib.grading.grader.bans.BANS` has a shortcut here
 (``tests/test_bans.py`` checks both ways).
 """
 

@@ -3,7 +3,7 @@
 The fast part builds a graded class without running a kernel: a small course in a temporary
 folder (one master notebook with three exercises and a written answer), a gradebook written with
 nbgrader's `Gradebook` API, autograded notebooks whose failing test cells carry error outputs,
-and a grading log written by `actlib.grading.batch`'s own writer. The class is made so that the
+and a grading log written by `actlib.grading.grader.batch`'s own writer. The class is made so that the
 answers are known: exercise 9.2 is the one most students got wrong, one mistake appears with
 different numbers, some written answers are graded by hand and some are not.
 
@@ -27,7 +27,7 @@ from actlib.grading import analytics
 from actlib.grading.analytics import (ReportError, difficulty, failure_table, load_class,
                                       normalise_message, parse_exercises, report_figures,
                                       write_report, written_table)
-from actlib.grading.batch import GRADING_LOG, Result, _log_results, read_grading_log
+from actlib.grading.grader.batch import GRADING_LOG, Result, _log_results, read_grading_log
 from coursetools import ROOT, copy_course, nbgrader_meta
 from figure_audit import AUDIT
 
@@ -395,7 +395,7 @@ def test_report_of_a_really_graded_class(tmp_path):
     """Three submissions of lesson 1 graded by `grade_class`: the solution, the untouched
     release, and a realistic wrong step (``>=`` for ``>``). The step is the hardest exercise,
     its failure messages are the grader's, and each student's grading time is logged."""
-    from actlib.grading.batch import grade_class
+    from actlib.grading.grader.batch import grade_class
     from coursetools import regenerate
 
     root = copy_course(tmp_path / "course")

@@ -1,4 +1,4 @@
-"""The exercise bans (actlib.grading.bans): the table, the texts, and the refusal itself.
+"""The exercise bans (actlib.grading.grader.bans): the table, the texts, and the refusal itself.
 
 The refusal is tested here in-process; through a real kernel in
 ``tests/test_grading_machinery.py``; and end to end in ``tests/test_grading.py``, where every
@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from actlib import activations, optim
-from actlib.grading import bans
-from actlib.grading.bans import BANS, ReferenceUnavailable, ban_for, refusing
+from actlib.grading.grader import bans
+from actlib.grading.grader.bans import BANS, ReferenceUnavailable, ban_for, refusing
 from coursetools import ROOT, assignments, nbgrader_meta, notebook_names, output_problems
 from shortcuts import NO_SHORTCUT, SHORTCUTS, replace_answer
 

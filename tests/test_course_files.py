@@ -98,7 +98,7 @@ def test_lesson_opens_with_objectives_and_one_seeded_generator(assignment):
 
 
 # ------------------------------------------------------------------------------ grader-side tests
-# When a submission is graded, test cells run in the grader's process (actlib.grading.runner),
+# When a submission is graded, test cells run in the grader's process (actlib.grading.grader.runner),
 # where they see the context cells, names bound by earlier test cells, and the student's answers
 # fetched from the kernel. A test that read any other kernel name (data a plot cell made, say)
 # would trust the student's kernel for its reference: every name must come from those sources.
@@ -115,7 +115,7 @@ def _is_context(cell):
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_test_cells_read_only_context_answers_and_earlier_tests(assignment):
-    from actlib.grading.runner import bound_names, free_names
+    from actlib.grading.grader.runner import bound_names, free_names
 
     for name, nb in _cells(assignment):
         answers = set()

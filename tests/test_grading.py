@@ -10,7 +10,7 @@ builds a class of submissions and grades it with the instructor's command
 * ``shortcut_<id>``: the solution with one answer replaced by a call into the course's own
   implementation of what the exercise asks (``tests/shortcuts.py``) — loses exactly the points
   of that exercise's test cells, each failing with the message that names the exercise and the
-  refused call (`actlib.grading.bans`);
+  refused call (`actlib.grading.grader.bans`);
 * ``stub_<id>``: for an exercise without such a shortcut, the solution with that answer
   replaced by the release stub — loses exactly the points of that exercise's test cells;
 * ``alternatives``: the solution with every exercise answered another correct way
@@ -352,7 +352,7 @@ def test_one_wrong_answer_loses_that_exercise_only(graded):
 def test_reference_shortcuts_are_refused_by_name(graded):
     """Each shortcut answer's test cells fail with the course's message: the exercise, what it
     asks, the refused name and the student's function (or answer cell)."""
-    from actlib.grading.bans import ban_for
+    from actlib.grading.grader.bans import ban_for
 
     shortcut = {s: v for s, v in graded.stubbed.items() if s.startswith("shortcut_")}
     assert len(shortcut) == len(SHORTCUTS.get(graded.assignment, {})), (

@@ -12,7 +12,7 @@ import sympy as sp
 
 from actlib import activations
 from actlib.grading import wire
-from actlib.grading.runner import bound_names, free_names
+from actlib.grading.grader.runner import bound_names, free_names
 
 
 # ------------------------------------------------------------------------------ wire
@@ -119,7 +119,7 @@ def kernel():
     """A real kernel (unconfined, for speed) with a few student functions, and its link."""
     from jupyter_client.manager import KernelManager
 
-    from actlib.grading.remote import KernelLink
+    from actlib.grading.grader.remote import KernelLink
 
     km = KernelManager(kernel_name="python3")
     km.start_kernel()
@@ -209,7 +209,7 @@ def test_a_banned_reference_fails_the_call_by_name(kernel):
     """While an exercise's ban holds, the student's call into the course's implementation
     fails with the exercise's message, even when the student's code caught the exception; the
     student's own code and the reference after the ban are unaffected."""
-    from actlib.grading.bans import ban_for
+    from actlib.grading.grader.bans import ban_for
 
     kernel.ban = ban_for("03-sigmoid-tanh", "test_sigmoid_stable_hidden")
     try:
@@ -224,8 +224,8 @@ def test_a_banned_reference_fails_the_call_by_name(kernel):
 
 
 def test_an_answer_cell_ban_reports_its_refused_calls(kernel):
-    from actlib.grading.bans import ban_for
-    from actlib.grading.remote import StudentError
+    from actlib.grading.grader.bans import ban_for
+    from actlib.grading.grader.remote import StudentError
 
     kernel.ban_answer(ban_for("03-sigmoid-tanh", "sigmoid_naive"), "your answer cell")
     with pytest.raises(StudentError, match="ReferenceUnavailable"):
@@ -238,7 +238,7 @@ def test_an_answer_cell_ban_reports_its_refused_calls(kernel):
 
 def test_odd_results_arrive_as_opaque_proxies(kernel):
     from actlib.grading import checks
-    from actlib.grading.remote import RemoteObject
+    from actlib.grading.grader.remote import RemoteObject
 
     got = kernel.get("odd")(1.0)
     assert isinstance(got, RemoteObject) and "1.0" in repr(got)
@@ -259,7 +259,7 @@ def test_a_call_past_its_deadline_is_interrupted(kernel):
 # ------------------------------------------------------------------------------ the sandbox
 
 def _sandboxed(tmp_path, code):
-    from actlib.grading import sandbox
+    from actlib.grading.grader import sandbox
 
     reason = sandbox.check_isolation()
     if reason and os.environ.get("CI") != "true":
@@ -271,7 +271,7 @@ def _sandboxed(tmp_path, code):
     shared = tmp_path / "shared"          # below /tmp, like a CI job's virtual environment
     shared.mkdir()
     (shared / "lib.txt").write_text("library")
-    return subprocess.run([sys.executable, "-m", "actlib.grading.sandbox", "--runtime", str(run),
+    return subprocess.run([sys.executable, "-m", "actlib.grading.grader.sandbox", "--runtime", str(run),
                            "--processes", "64", "--expose", str(shared), "--",
                            sys.executable, "-c", code],
                           cwd=work, capture_output=True, text=True, timeout=120)
@@ -328,13 +328,13 @@ print(resource.getrlimit(resource.RLIMIT_NPROC)[0], resource.getrlimit(resource.
 
 
 def test_sandbox_refuses_to_run_without_a_command(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "actlib.grading.sandbox", "--runtime",
+    result = subprocess.run([sys.executable, "-m", "actlib.grading.grader.sandbox", "--runtime",
                              str(tmp_path)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "no command" in result.stderr
 
 
 def test_answers_that_silence_warnings_are_found_and_fail_their_tests():
-    from actlib.grading.runner import GraderSession, silencers
+    from actlib.grading.grader.runner import GraderSession, silencers
 
     source = ("def f(z):\n    # np.errstate would be cheating\n    s = 'seterr'\n"
               "    with np.errstate(over='ignore'):\n        return 1 / (1 + np.exp(-z))\n")

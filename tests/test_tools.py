@@ -3,7 +3,7 @@ import json
 
 import nbformat
 
-from actlib.grading import batch
+from actlib.grading.grader import batch
 from coursetools import auto_totals, output_problems
 
 

@@ -7,8 +7,8 @@
 Two temporary copies of the course grade the same submissions (each lesson's solution and its
 untouched release) in the same run, alternating, one submission at a time (one worker):
 
-* **trusted** — the course's configuration: every kernel in `actlib.grading.sandbox`, test
-  cells run and judged in the grader's process (`actlib.grading.execute.GradedExecute`);
+* **trusted** — the course's configuration: every kernel in `actlib.grading.grader.sandbox`, test
+  cells run and judged in the grader's process (`actlib.grading.grader.execute.GradedExecute`);
 * **in-process** — the same configuration with nbgrader's stock ``Execute`` and no sandbox:
   test cells run inside the student's kernel, as nbgrader does by default.
 
@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
-from actlib.grading.batch import grade_class  # noqa: E402
+from actlib.grading.grader.batch import grade_class  # noqa: E402
 from coursetools import assignments, copy_course, regenerate  # noqa: E402
 
 TARGET = 1.3

@@ -1,4 +1,4 @@
-"""Benchmark: grading a class in parallel (`actlib.grading.batch.grade_class`, N workers)
+"""Benchmark: grading a class in parallel (`actlib.grading.grader.batch.grade_class`, N workers)
 against grading it one submission at a time.
 
     python tools/bench_parallel.py                     # 100 submissions of 01-neuron, all cores
@@ -42,7 +42,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
-from actlib.grading.batch import grade_class  # noqa: E402
+from actlib.grading.grader.batch import grade_class  # noqa: E402
 from coursetools import (assignments, copy_course, nbgrader, nbgrader_meta,  # noqa: E402
                          notebook_names, regenerate)
 
@@ -230,7 +230,7 @@ def main(argv=None):
     if args.unsafe_no_isolation:
         os.environ["ACTLIB_GRADING_ISOLATION"] = "off"
     else:
-        from actlib.grading.sandbox import check_isolation
+        from actlib.grading.grader.sandbox import check_isolation
 
         reason = check_isolation()
         if reason:

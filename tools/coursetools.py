@@ -11,7 +11,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from actlib.grading import batch  # noqa: E402
+from actlib.grading.grader import batch  # noqa: E402
 
 NBGRADER = [sys.executable, "-m", "nbgrader"]
 COURSE_FILES = ("nbgrader_config.py",)
@@ -25,7 +25,7 @@ def assignments(root=ROOT):
 
 
 def notebook_names(assignment, root=ROOT):
-    """Names (without .ipynb) of the notebooks of an assignment (`actlib.grading.batch`'s)."""
+    """Names (without .ipynb) of the notebooks of an assignment (`actlib.grading.grader.batch`'s)."""
     return batch.notebook_names(assignment, root)
 
 

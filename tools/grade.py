@@ -6,15 +6,15 @@
     python tools/grade.py 01-neuron --no-feedback    # grades only
 
 Submissions are graded by N workers (default: the number of cores), each running nbgrader's
-own autograde with the course's ``nbgrader_config.py`` (see `actlib.grading.batch`). One broken
+own autograde with the course's ``nbgrader_config.py`` (see `actlib.grading.grader.batch`). One broken
 submission (malformed JSON, a missing notebook, a notebook that hangs) never stops the class:
 it is reported by name, with the reason, and every other student is graded. A submission
 with a copied graded cell is graded (the last copy counts) and flagged. Feedback hides the
 hidden tests (`actlib.grading.preprocessors.HideHiddenTests`).
 
-Every kernel runs isolated (`actlib.grading.sandbox`: no view of the course beyond the
+Every kernel runs isolated (`actlib.grading.grader.sandbox`: no view of the course beyond the
 release, no network, private scratch space, resource limits) and every test cell is judged in
-the grader's process (`actlib.grading.execute`). On a host that cannot isolate, the command
+the grader's process (`actlib.grading.grader.execute`). On a host that cannot isolate, the command
 stops and says why; ``--unsafe-no-isolation`` grades anyway, with students' code unconfined.
 
 Exit status: 0 when every student was graded, 1 when some were not (listed at the end),
@@ -28,8 +28,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from actlib.grading.batch import grade_class, students_of  # noqa: E402
-from actlib.grading.sandbox import check_isolation  # noqa: E402
+from actlib.grading.grader.batch import grade_class, students_of  # noqa: E402
+from actlib.grading.grader.sandbox import check_isolation  # noqa: E402
 
 
 def main(argv=None):

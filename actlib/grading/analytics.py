@@ -1,7 +1,7 @@
 """Class analytics: after grading, one report per assignment for the instructor.
 
 `write_report` reads the course's gradebook (``gradebook.db``), the autograded notebooks
-(``autograded/<student>/<assignment>/``), the grading log that `actlib.grading.batch` keeps
+(``autograded/<student>/<assignment>/``), the grading log that `actlib.grading.grader.batch` keeps
 (``grading-log.jsonl``: seconds per student) and the master notebooks in ``source/`` (which
 exercise each graded cell belongs to), and writes a static HTML page with its figures inline
 (SVG, text kept as text; no external URL) and CSV files:
@@ -27,7 +27,7 @@ import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from actlib.grading.bans import answer_of
+from actlib.grading.grader.bans import answer_of
 
 __all__ = ["ReportError", "Exercise", "ClassData", "parse_exercises", "normalise_message",
            "load_class", "difficulty", "failure_table", "written_table", "report_figures",
@@ -237,7 +237,7 @@ def load_class(course_root, assignment):
                 if key in errors:
                     for message in _cell_errors(cell):
                         errors[key].append((student, message))
-    from actlib.grading.batch import read_grading_log
+    from actlib.grading.grader.batch import read_grading_log
 
     log = read_grading_log(root, assignment)
     seconds = {s: float(log[s]["seconds"]) for s in students

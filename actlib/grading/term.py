@@ -4,7 +4,7 @@
               it) and the students of a roster CSV; the exchange folder is made
     release   an assignment goes out through nbgrader's exchange
     collect   the latest submission of every student comes in (submitted/<student>/<assignment>)
-    grade     new or changed submissions are autograded, in parallel (actlib.grading.batch)
+    grade     new or changed submissions are autograded, in parallel (actlib.grading.grader.batch)
     feedback  feedback is (re)made where the grades changed since it was made
     return    current feedback goes back through the exchange, where it changed
     export    grades.csv, from the gradebook
@@ -34,7 +34,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from actlib.grading import batch
+from actlib.grading.grader import batch
 
 __all__ = ["Term", "TermError", "main", "read_roster", "DEFAULT_EXCHANGE"]
 
@@ -552,8 +552,8 @@ class Term:
     def grade(self, assignment, students=None, workers=None, force=False, student_timeout=1800.0,
               isolation=True):
         """Autograde the submissions of ``assignment`` that are new or changed since graded
-        (all with ``force``), in parallel, with `actlib.grading.batch.grade_class`."""
-        from actlib.grading.sandbox import check_isolation
+        (all with ``force``), in parallel, with `actlib.grading.grader.batch.grade_class`."""
+        from actlib.grading.grader.sandbox import check_isolation
 
         self.check_assignment(assignment)
         submitted = batch.students_of(assignment, self.root)

@@ -5,7 +5,7 @@
 cell of a submission:
 
 * an ordinary or exercise cell runs in the student's kernel, as with nbgrader;
-* an autograded test cell does **not** run in the kernel: `actlib.grading.runner` runs the
+* an autograded test cell does **not** run in the kernel: `actlib.grading.grader.runner` runs the
   gradebook's source of that cell in this process, fetching the student's answers from the
   kernel as data, and the outputs it records are the cell's outputs — the ones nbgrader's
   ``SaveAutoGrades`` turns into points. A kernel that rewrote its input, patched the checks or
@@ -17,7 +17,7 @@ When the kernel dies, every later cell is marked as not run and every later test
 the reason; when a cell times out and the kernel does not come back after an interrupt, the
 kernel is stopped the same way. A cell's output is capped at ``max_output_bytes``.
 
-Every kernel starts in `actlib.grading.sandbox` (``isolation = "required"``, the default). On a
+Every kernel starts in `actlib.grading.grader.sandbox` (``isolation = "required"``, the default). On a
 host that cannot isolate, grading stops with the reason, unless the instructor sets
 ``GradedExecute.isolation = "off"`` (or the environment variable
 ``ACTLIB_GRADING_ISOLATION=off``, which ``tools/grade.py --unsafe-no-isolation`` sets): then the
@@ -33,9 +33,9 @@ from nbgrader.preprocessors import Execute
 from nbgrader.utils import is_grade, is_solution
 from traitlets import Enum, Float, Integer
 
-from actlib.grading.remote import KernelGone, KernelLink
-from actlib.grading.runner import GraderSession, silencers
-from actlib.grading import bans, sandbox
+from actlib.grading.grader.remote import KernelGone, KernelLink
+from actlib.grading.grader.runner import GraderSession, silencers
+from actlib.grading.grader import bans, sandbox
 
 __all__ = ["GradedExecute"]
 
@@ -55,7 +55,7 @@ class GradedExecute(Execute):
     ).tag(config=True)
     isolation = Enum(
         ["required", "off"], default_value="required",
-        help="'required': every kernel runs in actlib.grading.sandbox, and grading stops on a "
+        help="'required': every kernel runs in actlib.grading.grader.sandbox, and grading stops on a "
              "host that cannot isolate; 'off' (unsafe): kernels run unconfined."
     ).tag(config=True)
     memory_mb = Integer(4096, help="Address-space limit of a kernel (MiB).").tag(config=True)

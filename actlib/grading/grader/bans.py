@@ -308,7 +308,7 @@ def _make_stub(nfree, key):
     lines += ["    def _unavailable(*args, **kwargs):"]
     if cells:
         lines += ["        " + ", ".join(cells)]
-    lines += [f"        raise __import__('actlib.grading.bans', fromlist=['_refuse'])"
+    lines += [f"        raise __import__('actlib.grading.grader.bans', fromlist=['_refuse'])"
               f"._refuse({key!r})",
               "    return _unavailable"]
     namespace = {}

@@ -1,6 +1,6 @@
 """The grader's side of the link to the student's kernel: requests, replies, proxies.
 
-`KernelLink` sends a request (see `actlib.grading.agent`) as a tiny execute request and waits
+`KernelLink` sends a request (see `actlib.grading.kernel.agent`) as a tiny execute request and waits
 for the reply carrying the same nonce, within a deadline; it interrupts, then kills, a kernel
 that does not answer. `RemoteFunction` and `RemoteObject` stand for the student's objects in
 the grader's process: calling one sends the arguments as data and brings back the result as
@@ -17,7 +17,8 @@ from queue import Empty
 
 import numpy as np
 
-from actlib.grading import bans, wire
+from actlib.grading import wire
+from actlib.grading.grader import bans
 
 __all__ = ["KernelLink", "KernelGone", "RemoteFunction", "RemoteObject", "StudentError"]
 
@@ -81,7 +82,7 @@ class KernelLink:
         self.dead = None          # why the kernel is gone, once it is
         self.deadline = None      # the current test cell's deadline (time.monotonic())
         self.comm_id = None       # the comm the requests travel on, once it is open
-        self.ban = None           # the current exercise's ban (actlib.grading.bans.Ban)
+        self.ban = None           # the current exercise's ban (actlib.grading.grader.bans.Ban)
         self._comm_tried = False
 
     def close(self):
@@ -141,7 +142,7 @@ class KernelLink:
         """Open the comm channel to the agent (once); on failure requests use execute."""
         self._comm_tried = True
         until = time.monotonic() + 30
-        msg_id = self.client.execute("__import__('actlib.grading.agent', fromlist=['open_channel'])"
+        msg_id = self.client.execute("__import__('actlib.grading.kernel.agent', fromlist=['open_channel'])"
                                      ".open_channel()", silent=True, store_history=False,
                                      allow_stdin=False, stop_on_error=False)
         _, idle = self._wait(msg_id, None, until)
@@ -167,7 +168,7 @@ class KernelLink:
             msg_id = self._send("comm_msg", {"comm_id": self.comm_id,
                                              "data": {"request": payload}})
         else:
-            code = f"__import__('actlib.grading.agent', fromlist=['handle']).handle({payload!r})"
+            code = f"__import__('actlib.grading.kernel.agent', fromlist=['handle']).handle({payload!r})"
             msg_id = self.client.execute(code, silent=False, store_history=False,
                                          allow_stdin=False, stop_on_error=False)
         reply, idle = self._wait(msg_id, nonce, until)

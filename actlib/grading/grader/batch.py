@@ -2,7 +2,7 @@
 
 The parent (`grade_class`) checks each submission before nbgrader sees it (a missing or
 unreadable notebook is reported with its reason), then hands the students one at a time to
-``workers`` worker processes. A worker (``python -m actlib.grading.batch --worker``) loads the
+``workers`` worker processes. A worker (``python -m actlib.grading.grader.batch --worker``) loads the
 course's ``nbgrader_config.py`` once and runs nbgrader's own autograde — and feedback — for
 each student it is given, through `nbgrader.apps.NbGraderAPI`, so every protection configured
 there (the isolated kernel, grader-side checks, restored test cells) applies exactly as with
@@ -120,7 +120,7 @@ def read_grading_log(root, assignment):
 
 
 def _worker_command(root, assignment, feedback):
-    cmd = [sys.executable, "-m", "actlib.grading.batch", "--worker", "--root", str(root),
+    cmd = [sys.executable, "-m", "actlib.grading.grader.batch", "--worker", "--root", str(root),
            "--assignment", assignment]
     if feedback:
         cmd.append("--feedback")

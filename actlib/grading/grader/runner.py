@@ -27,8 +27,9 @@ import warnings
 
 import nbformat
 
-from actlib.grading import bans, checks
-from actlib.grading.remote import KernelGone
+from actlib.grading import checks
+from actlib.grading.grader import bans
+from actlib.grading.grader.remote import KernelGone
 
 __all__ = ["bound_names", "free_names", "GraderSession", "CONTEXT_PREFIX"]
 
@@ -139,7 +140,7 @@ class GraderSession:
         self.tests = dict(tests)             # grade id -> source of autograded test cells
         self.timeout = timeout
         self.log = log
-        self.assignment = assignment         # whose exercise bans apply (actlib.grading.bans)
+        self.assignment = assignment         # whose exercise bans apply (actlib.grading.grader.bans)
         self.refused = {}                    # Ban -> message: a banned call in its answer cell
         self.silenced = {}                   # answer grade id -> warning switches it uses
         self.namespace = {"__name__": "__grader__", "__builtins__": builtins}

@@ -1,8 +1,8 @@
 """Run a student's kernel where it can harm nothing: Linux namespaces and resource limits.
 
-    python -m actlib.grading.sandbox --runtime DIR [limits] -- python -m ipykernel_launcher -f ...
+    python -m actlib.grading.grader.sandbox --runtime DIR [limits] -- python -m ipykernel_launcher -f ...
 
-`SandboxedKernelManager` (used by `actlib.grading.execute.GradedExecute`) starts every grading
+`SandboxedKernelManager` (used by `actlib.grading.grader.execute.GradedExecute`) starts every grading
 kernel through this launcher. The kernel then runs
 
 * in its own mount namespace whose root is a fresh tmpfs holding, read-only, only what Python
@@ -295,7 +295,7 @@ def _parser():
     import argparse
 
     parser = argparse.ArgumentParser(
-        prog="python -m actlib.grading.sandbox",
+        prog="python -m actlib.grading.grader.sandbox",
         description="Run a command (a grading kernel) in namespaces, read-only, without "
                     "network, as an unprivileged user, under resource limits.")
     parser.add_argument("--runtime", required=True,
@@ -334,7 +334,7 @@ def main(argv=None):
         return 97
     real_root = os.geteuid() == 0
     uid = 200_000 + os.getpid() % 100_000
-    inner = [sys.executable, "-m", "actlib.grading.sandbox", "--inside", "--runtime", args.runtime,
+    inner = [sys.executable, "-m", "actlib.grading.grader.sandbox", "--inside", "--runtime", args.runtime,
              "--workdir", os.getcwd(), "--uid", str(uid), "--real-uid", str(os.geteuid()),
              "--mpl-cache", _mpl_cache(), *sum((["--expose", p] for p in args.expose), []),
              *Limits(args.memory_mb, args.cpu_seconds, args.processes, args.file_mb,
@@ -363,7 +363,7 @@ def _kernel_manager_class():
 
         def format_kernel_cmd(self, extra_arguments=None):
             cmd = super().format_kernel_cmd(extra_arguments)
-            return [sys.executable, "-m", "actlib.grading.sandbox", "--runtime", self._runtime,
+            return [sys.executable, "-m", "actlib.grading.grader.sandbox", "--runtime", self._runtime,
                     *self.limits.args(), "--", *cmd]
 
         def cleanup_resources(self, restart=False):

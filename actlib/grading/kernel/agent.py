@@ -1,7 +1,7 @@
 """The kernel's side of grading: run what the grader asks for and answer with plain data.
 
 While a submission is graded, its test cells do not run in the student's kernel: the grader runs
-them in its own process (`actlib.grading.runner`). When a check needs the student's answer, the
+them in its own process (`actlib.grading.grader.runner`). When a check needs the student's answer, the
 grader sends this module a request and the answer goes back as data (`actlib.grading.wire`),
 tagged with the request's nonce. Requests travel as messages of a Jupyter comm (``open_channel``
 registers its target; a message costs a few milliseconds, without IPython's cell machinery), or,
@@ -15,10 +15,10 @@ message of its own MIME type. Requests:
 * ``getattr`` — an attribute of a handle;
 * ``rollout`` — an optimiser step function run for many steps (see `_rollout`);
 * ``ban_on`` / ``ban_off`` — make the course functions an exercise may not use unavailable
-  while its answer cell runs, and say afterwards which were called (`actlib.grading.bans`).
+  while its answer cell runs, and say afterwards which were called (`actlib.grading.grader.bans`).
 
 ``call``, ``getattr`` and ``rollout`` may carry a ``ban``: the student's code then runs with
-those course functions unavailable (`actlib.grading.bans.refusing`), and the reply lists every
+those course functions unavailable (`actlib.grading.grader.bans.refusing`), and the reply lists every
 refused call under ``refused``, even when the student's code caught the exception.
 
 Nothing here decides a grade; a student who changes this module can only change the data the
@@ -29,7 +29,8 @@ import warnings
 
 import numpy as np
 
-from actlib.grading import bans, wire
+from actlib.grading import wire
+from actlib.grading.grader import bans
 
 __all__ = ["MIME", "TARGET", "handle", "open_channel"]
 

@@ -1,0 +1,1 @@
+"""The grader's side of grading: everything here runs where the student's code cannot reach."""
