@@ -66,7 +66,11 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
-import scipy.special as _sc
+
+try:
+    import scipy.special as _sc
+except ImportError:      # a check kernel whose exercise may not use SciPy hides it
+    from actlib import _special as _sc
 
 __all__ = [
     "Activation", "get", "names", "table", "prelu_grad_alpha", "SELU_ALPHA", "SELU_LAMBDA",

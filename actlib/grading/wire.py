@@ -2,14 +2,22 @@
 
 `encode` turns a value into JSON-safe data; `decode` turns it back, building only plain types:
 numbers, strings, lists, tuples, dicts, NumPy arrays and scalars of a numeric dtype, NumPy
-random generators (by state), SymPy expressions and matrices (through a whitelist parser of
-their ``srepr``, never ``eval``), and the course's registered activations (by name). Any other
-object stays where it lives: it crosses as a *handle* (an id, its type name, whether it is
-callable and a short repr), which the other side can only call or inspect through the kernel.
+random generators (by state), and SymPy expressions and matrices (through a whitelist parser
+of their ``srepr``, never ``eval``, rebuilt without evaluation). Any other object stays where
+it lives: it crosses as a *handle* (an id, its type name, whether it is callable and a short
+repr), which the other side can only call or inspect through the kernel.
+
+Library objects (``library=True``): the grader may send the kernel the course's registered
+activations (by name) and a loss surface's gradient (by its constructor's arguments), which the
+kernel rebuilds from its own copy of the course. Nothing the kernel sends is decoded that way:
+the grader decodes with ``library=False``, so a student's answer that *is* a course object
+stays a handle in the kernel, called there under the exercise's ban — never the grader's own
+object checked against itself.
 
 So no object that overrides ``==``, ``__array__`` or ``__float__`` ever reaches the grader's
 comparisons, and nothing the student's process sends is executed by the grader. Sizes are
-bounded (`MAX_BYTES`, `MAX_ITEMS`, `MAX_DEPTH`): an oversized answer is refused with a reason.
+bounded (`MAX_BYTES` counts array data and string characters, `MAX_ITEMS`, `MAX_DEPTH`, and
+SymPy integers of at most `MAX_DIGITS` digits): an oversized answer is refused with a reason.
 """
 import ast
 import base64
@@ -21,11 +29,12 @@ import numpy as np
 
 __all__ = ["encode", "decode", "Handle", "WireError", "parse_srepr", "MAX_BYTES"]
 
-MAX_BYTES = 64 * 2**20          # bytes of array data in one message
+MAX_BYTES = 16 * 2**20          # bytes of array data and string characters in one message
 MAX_ITEMS = 200_000             # list / dict entries in one message
 MAX_DEPTH = 32
 MAX_STR = 1_000_000
 MAX_SREPR = 2_000_000
+MAX_DIGITS = 1000               # digits of an integer in a SymPy expression
 _NUMERIC_KINDS = "biufc"
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 
@@ -56,7 +65,7 @@ class _Budget:
         self.items += items
         if self.bytes > MAX_BYTES:
             raise WireError(f"the value is too large to check (more than {MAX_BYTES // 2**20} "
-                            f"MiB of numbers)")
+                            f"MiB of numbers and text)")
         if self.items > MAX_ITEMS:
             raise WireError(f"the value has too many entries to check (more than {MAX_ITEMS})")
 
@@ -73,19 +82,21 @@ def _short_repr(obj, limit=200):
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def encode(obj, keep=None, _depth=0, _budget=None):
+def encode(obj, keep=None, _depth=0, _budget=None, library=True):
     """JSON-safe data for ``obj``.
 
     ``keep(obj) -> int`` stores an object that cannot cross and returns its handle id; without
-    it such objects raise WireError.
+    it such objects raise WireError. ``library=False`` sends the course's objects as handles.
     """
     budget = _budget or _Budget()
     if _depth > MAX_DEPTH:
         raise WireError(f"the value is nested more than {MAX_DEPTH} levels deep")
-    again = lambda v: encode(v, keep, _depth + 1, budget)  # noqa: E731
+    again = lambda v: encode(v, keep, _depth + 1, budget, library)  # noqa: E731
     if obj is None or type(obj) is bool or type(obj) is str:
-        if type(obj) is str and len(obj) > MAX_STR:
-            raise WireError(f"a string of {len(obj)} characters is too long to check")
+        if type(obj) is str:
+            if len(obj) > MAX_STR:
+                raise WireError(f"a string of {len(obj)} characters is too long to check")
+            budget.add(nbytes=len(obj))
         return obj
     if type(obj) is int:
         return obj if abs(obj) < 2**53 else {"$i": str(obj)}
@@ -113,7 +124,7 @@ def encode(obj, keep=None, _depth=0, _budget=None):
     if isinstance(obj, np.random.Generator) and type(obj) is np.random.Generator:
         state = obj.bit_generator.state
         return {"$g": type(obj.bit_generator).__name__, "state": again(state)}
-    encoded = _encode_library(obj)
+    encoded = _encode_library(obj, library)
     if encoded is not None:
         if "$y" in encoded and len(encoded["$y"]) > MAX_SREPR:
             raise WireError("the SymPy expression is too large to check")
@@ -124,13 +135,16 @@ def encode(obj, keep=None, _depth=0, _budget=None):
             "repr": _short_repr(obj)}
 
 
-def _encode_library(obj):
-    """SymPy objects and the course's activations, when those libraries are loaded."""
+def _encode_library(obj, library=True):
+    """SymPy objects, and (``library``) the course's activations and surface gradients, when
+    those libraries are loaded."""
     import sys
 
     sympy = sys.modules.get("sympy")
     if sympy is not None and isinstance(obj, (sympy.Basic, sympy.MatrixBase)):
         return {"$y": sympy.srepr(obj)}
+    if not library:
+        return None
     surfaces = sys.modules.get("actlib.surfaces")
     owner = getattr(obj, "__self__", None)
     if surfaces is not None and isinstance(owner, surfaces.Surface) \
@@ -148,17 +162,21 @@ def _encode_library(obj):
     return None
 
 
-def decode(data, resolve=None, _depth=0, _budget=None):
+def decode(data, resolve=None, _depth=0, _budget=None, library=True):
     """The value that ``data`` (made by `encode`) stands for.
 
     ``resolve(Handle)`` turns a handle into a local object (e.g. a proxy); without it handles
-    are returned as `Handle` objects.
+    are returned as `Handle` objects. ``library=False`` (the grader, decoding what a kernel
+    sent) refuses the course's objects: a kernel has no business sending them.
     """
     budget = _budget or _Budget()
     if _depth > MAX_DEPTH:
         raise WireError(f"the value is nested more than {MAX_DEPTH} levels deep")
-    again = lambda v: decode(v, resolve, _depth + 1, budget)  # noqa: E731
-    if data is None or isinstance(data, (bool, str)):
+    again = lambda v: decode(v, resolve, _depth + 1, budget, library)  # noqa: E731
+    if data is None or isinstance(data, bool):
+        return data
+    if isinstance(data, str):
+        budget.add(nbytes=len(data))
         return data
     if isinstance(data, (int, float)):
         return data
@@ -210,7 +228,11 @@ def decode(data, resolve=None, _depth=0, _budget=None):
         bit_generator.state = again(data["state"])
         return np.random.Generator(bit_generator)
     if "$y" in data:
-        return parse_srepr(str(data["$y"]))
+        text = str(data["$y"])
+        budget.add(nbytes=len(text))
+        return parse_srepr(text)
+    if ("$grad" in data or "$act" in data) and not library:
+        raise WireError("a course object cannot be an answer: write your own")
     if "$grad" in data:
         from actlib import surfaces
 
@@ -284,7 +306,12 @@ def parse_srepr(text):
             raise WireError("the SymPy expression is too large to check")
         if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, str, bool)) \
                 or isinstance(node, ast.Constant) and node.value is None:
-            return node.value
+            value = node.value
+            if isinstance(value, int) and not isinstance(value, bool) \
+                    and len(str(abs(value))) > MAX_DIGITS \
+                    or isinstance(value, str) and len(value) > MAX_DIGITS:
+                raise WireError(f"a number of more than {MAX_DIGITS} digits is too large to check")
+            return value
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) \
                 and isinstance(node.operand, ast.Constant) \
                 and isinstance(node.operand.value, (int, float)):
@@ -315,6 +342,8 @@ def parse_srepr(text):
                 if kw.arg is None:
                     raise WireError("unexpected ** in a SymPy expression")
                 kwargs[kw.arg] = build(kw.value, depth + 1)
+            if isinstance(node.func, ast.Name):
+                _bounded(node.func.id, args, kwargs)
             if isinstance(node.func, ast.Name) and node.func.id in _NAMED:
                 if not args or not isinstance(args[0], str) or not _NAME.match(args[0]) \
                         or keyword.iskeyword(args[0]):
@@ -330,4 +359,23 @@ def parse_srepr(text):
                                 f"{type(exc).__name__}: {exc}") from None
         raise WireError(f"unexpected {type(node).__name__} in a SymPy expression")
 
-    return build(tree.body)
+    import sympy
+
+    with sympy.evaluate(False):            # a huge power or product stays a formula
+        return build(tree.body)
+
+
+def _bounded(name, args, kwargs):
+    """Refuse numbers whose evaluation would be huge: an integer power of an integer with
+    more than `MAX_DIGITS` digits, or a Float asked for more than `MAX_DIGITS` digits."""
+    import sympy
+
+    if name == "Pow" and len(args) == 2 and all(isinstance(a, (int, sympy.Integer)) for a in args):
+        base, exp = abs(int(args[0])), abs(int(args[1]))
+        if base > 1 and exp * math.log10(base) > MAX_DIGITS:
+            raise WireError(f"a power with more than {MAX_DIGITS} digits is too large to check")
+    if name == "Float":
+        for precision in [*args[1:2], *(kwargs.get(k) for k in ("dps", "precision") if k in kwargs)]:
+            if not isinstance(precision, int) or isinstance(precision, bool) \
+                    or abs(precision) > 4 * MAX_DIGITS:
+                raise WireError("a Float of that precision is too large to check")

@@ -9,16 +9,16 @@ the exercise and the call, e.g. "Exercise 3.5 asks you to write the sigmoid:
 `activations.sigmoid` is not available inside `sigmoid_stable`". What an exercise allows is
 stated in its text (a test checks that the text names every ban).
 
-How it works, in the student's kernel (`refusing`): every Python function behind a banned
-name gets, for the duration, a stub code object that records the call and raises
-`ReferenceUnavailable`. The function object itself is kept, so every way of reaching it is
-covered — the module attribute, the registry's ``get``, an alias taken earlier
-(``s = activations.sigmoid``), the object's own methods (``.grad``, ``.step``), a copy of the
-object, and the library's other functions that compute the same thing with it (e.g.
-``softplus.grad`` is the sigmoid's kernel). The call is recorded even when the student's code
-swallows the exception, and the grader fails the check on any recorded call. A stub that was
-put back or a name that was rebound (e.g. by reloading the module) while the ban held is
-reported the same way.
+How it works: the exercise's checks call the student's code in a *check kernel* whose view of
+the course (`actlib.grading.grader.views`) has every Python function behind a banned name
+rewritten, at the source level, into a stub that raises — the registry object's value or
+gradient function and the private helpers that compute it (``softplus.grad`` is the sigmoid's
+kernel), or every method of a banned class — and in which the library modules the exercise's
+text forbids (``libraries``: ``scipy.special``, ``sklearn.neural_network``...) cannot be
+imported. The original code is not in that process or on its disk, so no alias, reload,
+fresh copy of the module, saved code object or patched ban can bring it back. The kernel
+reports the banned names its code reached only as a hint: the grader adds this module's
+message for them, and a student who hides the report only keeps a failing answer.
 
 What this does not stop: a student who copies the library's source text into the answer (or
 execs it) has written the answer out by hand; that is copying, for a plagiarism review, not a
@@ -31,8 +31,8 @@ import importlib
 import types
 from dataclasses import dataclass
 
-__all__ = ["Ban", "BANS", "ReferenceUnavailable", "answer_of", "ban_for", "failure",
-           "refusing", "resolve", "functions_behind"]
+__all__ = ["Ban", "BANS", "answer_of", "ban_for", "failure", "resolve", "functions_behind",
+           "bans_of"]
 
 
 @dataclass(frozen=True)
@@ -43,19 +43,25 @@ class Ban:
     exercise: str
     asks: str
     unavailable: tuple
+    libraries: tuple = ()
 
-    def request(self, inside):
-        """The ban as data for the kernel (``inside`` names the student's code checked)."""
-        return {"exercise": self.exercise, "asks": self.asks,
-                "names": list(self.unavailable), "inside": inside}
+    def message(self, name, inside):
+        """The failure message of a check whose student code ``inside`` reached ``name``."""
+        what = "the library" if name in self.libraries else ""
+        return failure(f"Exercise {self.exercise} asks you to write {self.asks}: "
+                       f"{what + ' ' if what else ''}`{name}` is not available inside {inside}")
 
 
-def _ban(exercise, asks, *names):
-    return Ban(exercise, asks, tuple(names))
+def _ban(exercise, asks, *names, libraries=()):
+    return Ban(exercise, asks, tuple(names), tuple(libraries))
 
 
 # every optimiser class of actlib.optim: an exercise that asks for a step or a loop bans them all
 OPTIMISERS = ("optim.SGD", "optim.Adagrad", "optim.RMSprop", "optim.Adam", "optim.AdamW")
+# libraries that compute what an exercise asks: SciPy's special functions (expit, log_expit,
+# softmax, log_softmax, logsumexp, logit) and scikit-learn's networks and their optimisers
+SPECIAL = ("scipy.special",)
+NETWORKS = ("sklearn.neural_network",)
 
 BANS = {
     "01-neuron": {
@@ -74,14 +80,17 @@ BANS = {
         "train_two_layer": _ban("2.5", "the training loop", "nn.Dense", "nn.Sequential",
                                 "nn.Activation", "nn.BatchNorm", "nn.binary_cross_entropy",
                                 "nn.mse_loss", "nn.softmax_cross_entropy", "nn.gradient_check",
-                                *OPTIMISERS),
+                                *OPTIMISERS,
+            libraries=NETWORKS),
     },
     "03-sigmoid-tanh": {
-        "sigmoid_naive": _ban("3.1", "the sigmoid", "activations.sigmoid"),
+        "sigmoid_naive": _ban("3.1", "the sigmoid", "activations.sigmoid",
+            libraries=SPECIAL),
         "sigmoid_grad": _ban("3.2", "the sigmoid's derivative", "activations.sigmoid.grad",
                              "activations.tanh.grad"),
         "sigmoid_stable": _ban("3.5", "the sigmoid", "activations.sigmoid",
-                               "activations.softplus.grad", "activations.silu"),
+                               "activations.softplus.grad", "activations.silu",
+            libraries=SPECIAL),
         "tanh_from_sigmoid": _ban("3.6", "tanh", "activations.tanh"),
     },
     "04-relu-family": {
@@ -99,16 +108,21 @@ BANS = {
         "elu": _ban("4.7", "ELU", "activations.elu", "activations.selu"),
     },
     "05-smooth-activations": {
-        "softplus_stable": _ban("5.1", "softplus", "A.softplus", "A.mish"),
+        "softplus_stable": _ban("5.1", "softplus", "A.softplus", "A.mish",
+            libraries=SPECIAL),
         "softplus_grad_from_output": _ban("5.2", "softplus' derivative", "A.sigmoid",
-                                          "A.softplus.grad"),
+                                          "A.softplus.grad",
+            libraries=SPECIAL),
         "gelu_exact": _ban("5.4", "the exact GELU", "A.gelu"),
     },
     "06-softmax": {
-        "softmax_stable": _ban("6.1", "softmax", "A.softmax", "A.log_softmax"),
-        "log_softmax": _ban("6.2", "log-softmax", "A.log_softmax", "A.softmax"),
+        "softmax_stable": _ban("6.1", "softmax", "A.softmax", "A.log_softmax",
+            libraries=SPECIAL),
+        "log_softmax": _ban("6.2", "log-softmax", "A.log_softmax", "A.softmax",
+            libraries=SPECIAL),
         "softmax_jacobian": _ban("6.3", "the softmax Jacobian", "A.softmax.grad"),
-        "predict_labels": _ban("6.5", "multi-label prediction without a sigmoid", "A.sigmoid"),
+        "predict_labels": _ban("6.5", "multi-label prediction without a sigmoid", "A.sigmoid",
+            libraries=SPECIAL),
     },
     "07-symbolic": {
         "quotient_rule": _ban("7.1", "the quotient rule", "sym.quotient_rule_steps",
@@ -144,41 +158,54 @@ BANS = {
         "ewma": _ban("9.1", "the moving average", "optim.ewma"),
         "minibatch_epoch": _ban("9.2", "an epoch of mini-batch gradient descent", "data.minibatches",
                                 "surfaces.train", "surfaces.run", "surfaces.LinearRegression",
-                                *OPTIMISERS),
+                                *OPTIMISERS,
+            libraries=NETWORKS),
         "cost_to_reach": _ban("9.3", "the measurement of epochs and updates to a target loss",
                               "surfaces.train", "surfaces.run", "surfaces.LinearRegression",
-                              "data.minibatches", *OPTIMISERS),
-        "momentum_step": _ban("9.4", "a momentum step", *OPTIMISERS),
+                              "data.minibatches", *OPTIMISERS,
+            libraries=NETWORKS),
+        "momentum_step": _ban("9.4", "a momentum step", *OPTIMISERS,
+            libraries=NETWORKS),
         "epochs_to_converge": _ban("9.5", "the training loop and its convergence counter",
                                    *OPTIMISERS, "surfaces.run",
                                    "surfaces.train", "surfaces.converged_at",
-                                   "surfaces.LinearRegression"),
-        "nesterov_step": _ban("9.6", "a Nesterov step", *OPTIMISERS),
+                                   "surfaces.LinearRegression",
+            libraries=NETWORKS),
+        "nesterov_step": _ban("9.6", "a Nesterov step", *OPTIMISERS,
+            libraries=NETWORKS),
         "heavy_ball": _ban("9.7", "the heavy-ball constants", "optim.heavy_ball_optimal"),
     },
     "10-adaptive-optimisers": {
-        "adagrad_step": _ban("10.1", "an Adagrad step", *OPTIMISERS),
-        "rmsprop_step": _ban("10.3", "an RMSprop step", *OPTIMISERS),
-        "adam_step": _ban("10.4", "an Adam step", *OPTIMISERS),
+        "adagrad_step": _ban("10.1", "an Adagrad step", *OPTIMISERS,
+            libraries=NETWORKS),
+        "rmsprop_step": _ban("10.3", "an RMSprop step", *OPTIMISERS,
+            libraries=NETWORKS),
+        "adam_step": _ban("10.4", "an Adam step", *OPTIMISERS,
+            libraries=NETWORKS),
         "warmup_cosine": _ban("10.5", "the warm-up and cosine schedule", "schedules.step_decay",
                               "schedules.exponential", "schedules.cosine", "schedules.warmup",
                               "schedules.inverse_sqrt", "schedules.rates"),
-        "adamw_step": _ban("10.6", "an AdamW step", *OPTIMISERS),
+        "adamw_step": _ban("10.6", "an AdamW step", *OPTIMISERS,
+            libraries=NETWORKS),
         "clip_by_global_norm": _ban("10.7", "clipping by the global norm", "optim.clip_grad_norm"),
     },
     "11-capstone": {
         "init_params": _ban("11.1", "He initialisation", "init.he_normal"),
         "cross_entropy": _ban("11.2", "softmax cross-entropy and its gradient",
                               "nn.softmax_cross_entropy", "activations.softmax",
-                              "activations.log_softmax"),
+                              "activations.log_softmax",
+            libraries=SPECIAL),
         "forward": _ban("11.3", "the network's forward pass", "nn.Dense", "nn.Sequential",
                         "activations.relu", "activations.tanh"),
         "backward": _ban("11.4", "the network's backward pass", "nn.Dense", "nn.Sequential",
                          "activations.relu.grad", "activations.tanh.grad"),
         "minibatch_indices": _ban("11.5", "the mini-batch partition", "data.minibatches"),
-        "momentum_update": _ban("11.6", "a momentum update", "optim.SGD"),
-        "adam_update": _ban("11.7", "an Adam update", "optim.Adam", "optim.AdamW"),
-        "train": _ban("11.8", "the training loop with your parts", "nn.Sequential"),
+        "momentum_update": _ban("11.6", "a momentum update", "optim.SGD",
+            libraries=NETWORKS),
+        "adam_update": _ban("11.7", "an Adam update", "optim.Adam", "optim.AdamW",
+            libraries=NETWORKS),
+        "train": _ban("11.8", "the training loop with your parts", "nn.Sequential",
+            libraries=NETWORKS),
     },
 }
 
@@ -199,13 +226,18 @@ def ban_for(assignment, grade_id):
     return table.get(grade_id) or table.get(answer_of(grade_id))
 
 
+def bans_of(assignment):
+    """The bans of an assignment's exercises, in exercise order."""
+    return list(BANS.get(assignment, {}).values())
+
+
 def failure(refused):
     """The failure message of a check whose student code made the refused call ``refused``."""
     return (f"{refused}. Write it yourself: the exercise's text says which course functions "
             f"it may use.")
 
 
-# ------------------------------------------------------------------------------ kernel side
+# ------------------------------------------------------------------------------ what a name stands for
 
 # How the lessons name the course's modules (``from actlib import activations as A`` ...).
 MODULES = {"A": "actlib.activations", "activations": "actlib.activations",
@@ -220,10 +252,6 @@ _SHARED = {"_two_prod", "_two_sum", "_split", "_as_input", "_finish", "_elementw
            "_check_axis", "_bind", "_evaluate", "_number", "_check_lists", "_positive_int",
            "_batch", "_resolve_activation", "_resolve_init", "_scale", "as_generator", "fans",
            "_same_shape", "_count", "_noise"}
-
-
-class ReferenceUnavailable(Exception):
-    """Raised by a course function the exercise being checked may not use."""
 
 
 def resolve(name):
@@ -288,98 +316,3 @@ def functions_behind(obj):
     else:
         _reached(obj, seen, root=True)
     return seen
-
-
-_STUBS = {}      # (number of free variables, key) -> stub code
-_hits = []       # messages of the refused calls of the current ban
-_messages = {}   # id(stub code) -> message
-
-
-def _stub_code(nfree, key):
-    """A code object with ``nfree`` free variables that reports ``key`` and raises."""
-    if (nfree, key) not in _STUBS:
-        _STUBS[nfree, key] = _make_stub(nfree, key)
-    return _STUBS[nfree, key]
-
-
-def _make_stub(nfree, key):
-    cells = [f"_c{i}" for i in range(nfree)]
-    lines = ["def _outer():"] + [f"    {c} = None" for c in cells]
-    lines += ["    def _unavailable(*args, **kwargs):"]
-    if cells:
-        lines += ["        " + ", ".join(cells)]
-    lines += [f"        raise __import__('actlib.grading.grader.bans', fromlist=['_refuse'])"
-              f"._refuse({key!r})",
-              "    return _unavailable"]
-    namespace = {}
-    exec("\n".join(lines), namespace)          # noqa: S102 - our own fixed text
-    return namespace["_outer"]().__code__
-
-
-def _refuse(key):
-    message = _messages.get(key, "a course function the exercise may not use was called")
-    if message not in _hits:
-        _hits.append(message)
-    return ReferenceUnavailable(message)
-
-
-class refusing:
-    """Context manager: while it holds, the names of ``ban`` (a `Ban.request` dict) cannot
-    be called; ``.hits`` lists the messages of the calls made (and of any tampering)."""
-
-    def __init__(self, ban):
-        self.ban = ban or None
-        self.hits = []
-        self._swapped = []
-        self._bound = []
-
-    def __enter__(self):
-        if not self.ban:
-            return self
-        del _hits[:]
-        exercise, asks = self.ban.get("exercise", "?"), self.ban.get("asks", "this")
-        inside = self.ban.get("inside") or "your answer"
-        for name in self.ban.get("names", []):
-            try:
-                obj = resolve(name)
-            except (ValueError, ImportError, AttributeError):
-                continue
-            self._bound.append((name, obj))
-            message = (f"Exercise {exercise} asks you to write {asks}: `{name}` is not "
-                       f"available inside {inside}")
-            for fn in functions_behind(obj):
-                if any(fn is done for done, _, _ in self._swapped):
-                    continue
-                key = f"{name}:{fn.__module__}.{fn.__qualname__}"
-                stub = _stub_code(len(fn.__code__.co_freevars), key)
-                _messages[key] = message
-                self._swapped.append((fn, fn.__code__, stub))
-                fn.__code__ = stub
-        return self
-
-    def refused_so_far(self):
-        """The messages of the refused calls made since the ban began (while it holds)."""
-        return list(_hits) if self.ban else []
-
-    def __exit__(self, *exc):
-        if not self.ban:
-            return False
-        exercise = self.ban.get("exercise", "?")
-        for fn, original, stub in reversed(self._swapped):
-            if fn.__code__ is not stub:
-                self.hits.append(f"the course's `{fn.__module__}.{fn.__qualname__}` was "
-                                 f"changed while Exercise {exercise} was being checked")
-            fn.__code__ = original
-        for name, obj in self._bound:
-            try:
-                now = resolve(name)
-            except Exception:  # noqa: BLE001 - a removed name is a change too
-                now = None
-            if now is not obj and not (isinstance(obj, types.MethodType)
-                                       and getattr(now, "__func__", None) is obj.__func__
-                                       and getattr(now, "__self__", None) is obj.__self__):
-                self.hits.append(f"`{name}` was replaced while Exercise {exercise} was being "
-                                 f"checked")
-        self.hits = list(_hits) + self.hits
-        del _hits[:]
-        return False

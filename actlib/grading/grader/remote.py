@@ -1,8 +1,13 @@
 """The grader's side of the link to the student's kernel: requests, replies, proxies.
 
-`KernelLink` sends a request (see `actlib.grading.kernel.agent`) as a tiny execute request and waits
-for the reply carrying the same nonce, within a deadline; it interrupts, then kills, a kernel
-that does not answer. `RemoteFunction` and `RemoteObject` stand for the student's objects in
+`KernelLink` sends a request (see `actlib.grading.kernel.agent`) as a comm message (or a tiny
+execute request) and waits for the reply carrying the same nonce, within a deadline; it
+interrupts, then kills, a kernel that does not answer. Replies are decoded with the course's
+objects refused (`actlib.grading.wire`), and no message larger than `MAX_MESSAGE` is read.
+
+While a hidden test runs (``hidden``), nothing the student's code wrote reaches the outputs: an
+exception is reported by its type, a warning by its category (and NumPy's own wording), and a
+long string answer by its length — so a hidden input cannot be carried into the feedback. `RemoteFunction` and `RemoteObject` stand for the student's objects in
 the grader's process: calling one sends the arguments as data and brings back the result as
 data, re-raising the student's exception and re-emitting their warnings here, so the checks of
 `actlib.grading.checks` run unchanged — but in the grader's process, with the grader's NumPy.
@@ -17,14 +22,36 @@ from queue import Empty
 
 import numpy as np
 
-from actlib.grading import wire
-from actlib.grading.grader import bans
+import re
 
-__all__ = ["KernelLink", "KernelGone", "RemoteFunction", "RemoteObject", "StudentError"]
+import zmq
+
+from actlib.grading import wire
+
+__all__ = ["KernelLink", "KernelGone", "ForeignReach", "RemoteFunction", "RemoteObject",
+           "StudentError", "MAX_MESSAGE"]
+
+#: The largest message the grader reads from a kernel (bytes); a larger one drops the link.
+MAX_MESSAGE = 48 * 2**20
+#: NumPy's own warning texts, the only ones a hidden test shows.
+_NUMPY_WARNING = re.compile(r"(overflow|underflow|invalid value|divide by zero) encountered "
+                            r"in [a-z_ ]{1,40}\Z")
+_SHOWN_STRING = 60
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,40}\Z")
 
 
 class KernelGone(RuntimeError):
     """The student's kernel died, or stopped answering and was stopped."""
+
+
+class ForeignReach(BaseException):
+    """The student's code reached a name that another exercise bans (it is stubbed in this
+    check kernel's view but allowed here): check the exercise again in a view of its own.
+    (A BaseException, so that no check's ``except Exception`` turns it into a failure.)"""
+
+    def __init__(self, name):
+        super().__init__(name)
+        self.name = name
 
 
 class StudentError(Exception):
@@ -44,8 +71,12 @@ _WARNINGS = {"RuntimeWarning": RuntimeWarning, "DeprecationWarning": Deprecation
              "PendingDeprecationWarning": PendingDeprecationWarning}
 
 
-def _raise(info, what):
+def _raise(info, what, hidden=False):
     name, message = str(info.get("type", "Exception")), str(info.get("message", ""))
+    if hidden:
+        name = name if _NAME.match(name) else "Exception"
+        message = (f"a value of a type that cannot be checked" if name == "WireError" else
+                   f"{what} raised {name} (its message is not shown for hidden tests)")
     if name == "WireError":
         raise AssertionError(f"{what} returned a value that cannot be checked: {message}")
     if name in ("KeyboardInterrupt", "SystemExit"):
@@ -83,7 +114,14 @@ class KernelLink:
         self.deadline = None      # the current test cell's deadline (time.monotonic())
         self.comm_id = None       # the comm the requests travel on, once it is open
         self.ban = None           # the current exercise's ban (actlib.grading.grader.bans.Ban)
+        self.view = None          # what this kernel's view stubs (actlib.grading.grader.views)
+        self.hidden = False       # a hidden test is running: show nothing the student wrote
         self._comm_tried = False
+        for channel in (self.client.iopub_channel, self.client.shell_channel):
+            try:
+                channel.socket.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE)
+            except (AttributeError, zmq.ZMQError):
+                pass
 
     def close(self):
         try:
@@ -155,7 +193,7 @@ class KernelLink:
         if idle:
             self.comm_id = comm_id
 
-    def request(self, op, what, **fields):
+    def request(self, op, what, _judge=True, **fields):
         """Send one request; return the reply dict. ``what`` names the call in messages."""
         if self.dead is not None:
             raise KernelGone(self.dead)
@@ -186,40 +224,65 @@ class KernelLink:
         if reply is None:
             raise AssertionError(f"{what} could not be checked: the kernel did not answer the "
                                  f"grader (was the kernel's input changed?)")
+        if _judge:
+            self.judge_reached(reply.get("reached"), what)
         if "failed" in reply:
             info = reply["failed"]
-            raise AssertionError(f"{what} could not be checked: {info.get('type')}: "
-                                 f"{info.get('message')}")
+            detail = "" if self.hidden else f": {info.get('type')}: {info.get('message')}"
+            raise AssertionError(f"{what} could not be checked{detail}")
         return reply
 
-    def _ban_fields(self, what):
-        """The ``ban`` field of a request running the student's code ``what``."""
-        return {"ban": self.ban.request(f"`{what}`")} if self.ban is not None else {}
+    def judge_reached(self, reached, what):
+        """The banned names the student's code reached (the kernel's hint): one the current
+        exercise bans fails the check with the course's message; one only another exercise
+        bans means the exercise must be checked again in a view of its own."""
+        if not isinstance(reached, list):
+            return
+        names = [n for n in reached[:50] if isinstance(n, str)]
+        if self.ban is not None:
+            for name in names:
+                if name in self.ban.unavailable or name in self.ban.libraries:
+                    raise AssertionError(self.ban.message(name, f"`{what}`"))
+        if self.view is not None:
+            for name in names:
+                if self.view.covers(name):
+                    raise ForeignReach(name)
 
-    @staticmethod
-    def _refused(reply):
-        """Fail the check when the student's code called a course function it may not use."""
-        refused = reply.get("refused")
-        if refused:
-            raise AssertionError(bans.failure(refused[0]))
-
-    def ban_answer(self, ban, what):
-        """Hold ``ban`` in the kernel while the answer cell ``what`` runs (until
-        `lift_ban`)."""
-        self.request("ban_on", "the exercise's rules", ban=ban.request(what))
-
-    def lift_ban(self):
-        """Lift the answer cell's ban; the messages of the refused calls made meanwhile."""
-        return list(self.request("ban_off", "the exercise's rules").get("refused", []))
+    def drain(self):
+        """The banned names reached since the last request (e.g. by an answer cell)."""
+        reply = self.request("drain", "the kernel", _judge=False)
+        return [n for n in reply.get("reached", [])[:50] if isinstance(n, str)]
 
     def _proxy(self, handle):
         return RemoteFunction(self, handle) if handle.callable else RemoteObject(self, handle)
 
     def value(self, reply, what):
         try:
-            return wire.decode(reply["value"], resolve=self._proxy)
+            value = wire.decode(reply["value"], resolve=self._proxy, library=False)
         except wire.WireError as exc:
             raise AssertionError(f"{what} cannot be checked: {exc}") from None
+        return self._scrub(value) if self.hidden else value
+
+    def _scrub(self, value, depth=0):
+        """A hidden test's answer with long strings replaced by their length."""
+        if isinstance(value, str) and len(value) > _SHOWN_STRING:
+            return f"<a string of {len(value)} characters>"
+        if depth < 8 and isinstance(value, (list, tuple)):
+            return type(value)(self._scrub(v, depth + 1) for v in value)
+        if depth < 8 and isinstance(value, dict):
+            return {self._scrub(k, depth + 1): self._scrub(v, depth + 1) for k, v in value.items()}
+        return value
+
+    def _warn(self, entry):
+        """Re-emit the student's warnings here (a hidden test shows only NumPy's wording)."""
+        for item in entry.get("warnings", [])[:20]:
+            try:
+                category, message = str(item[0]), str(item[1])
+            except (TypeError, IndexError, KeyError):
+                continue
+            if self.hidden and not _NUMPY_WARNING.match(message):
+                message = f"a {category} (its text is not shown for hidden tests)"
+            warnings.warn(message, _WARNINGS.get(category, UserWarning), stacklevel=4)
 
     def get(self, name):
         """The student's value of ``name``; raises KeyError when the kernel has no such name."""
@@ -244,14 +307,11 @@ class KernelLink:
         except wire.WireError as exc:
             raise TypeError(f"cannot send the arguments to {what}: {exc}") from None
         reply = self.request("call", what, target=target._handle.id, args=payload_args,
-                             kwargs=payload_kwargs, errstate=dict(np.geterr()),
-                             **self._ban_fields(what))
-        self._refused(reply)
+                             kwargs=payload_kwargs, errstate=dict(np.geterr()))
         self._copy_back(reply.get("args_after", []), args, kwargs)
-        for category, message in reply.get("warnings", []):
-            warnings.warn(message, _WARNINGS.get(category, UserWarning), stacklevel=3)
+        self._warn(reply)
         if "raised" in reply:
-            _raise(reply["raised"], what)
+            _raise(reply["raised"], what, self.hidden)
         return self.value(reply, what)
 
     @staticmethod
@@ -283,30 +343,25 @@ class KernelLink:
                        "errstate": dict(errstate)}
         except wire.WireError:
             return None
-        reply = self.request("rollout", what, **payload, **self._ban_fields(what))
-        recorded = list(reply.get("steps", []))
-        for entry in recorded:
-            self._refused(entry)
+        reply = self.request("rollout", what, **payload)
+        recorded = [e for e in reply.get("steps", []) if isinstance(e, dict)]
 
         def replay(*_args, **_kwargs):
             if not recorded:
                 raise AssertionError(f"{what} could not be run further in the kernel")
             entry = recorded.pop(0)
-            for category, message in entry.get("warnings", []):
-                warnings.warn(message, _WARNINGS.get(category, UserWarning), stacklevel=2)
+            self._warn(entry)
             if "raised" in entry:
-                _raise(entry["raised"], what)
+                _raise(entry["raised"], what, self.hidden)
             return self.value(entry, what)
 
         replay.__name__ = what
         return replay
 
     def getattr(self, target, attr, what):
-        reply = self.request("getattr", what, target=target._handle.id, attr=attr,
-                             **self._ban_fields(what))
-        self._refused(reply)
+        reply = self.request("getattr", what, target=target._handle.id, attr=attr)
         if "raised" in reply:
-            _raise(reply["raised"], what)
+            _raise(reply["raised"], what, self.hidden)
         return self.value(reply, what)
 
 
@@ -333,6 +388,8 @@ class RemoteObject:
         return self._name or self._handle.type
 
     def __repr__(self):
+        if self._link.hidden:
+            return "<an object of yours>"
         return self._handle.repr
 
 

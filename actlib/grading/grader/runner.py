@@ -4,15 +4,18 @@ What a test cell may use, in the grader's namespace of one notebook:
 
 * the names bound by *context cells* — locked cells whose grade id starts with ``context``
   (the imports, the symbols, the problem set up for the exercises) — run here from the
-  gradebook's copy of their source, in notebook order, as they are met;
-* the names an earlier test cell bound (helpers shared by the visible and the hidden test);
-* every other name the test cell reads — the student's answers — fetched from the kernel as
-  data before each test cell (functions as proxies). A name the kernel does not have is left
-  undefined, so the test meets the same NameError as in the kernel. (The course's tests check
-  that test cells read nothing else from the kernel: tests/test_course_files.py.)
+  gradebook's copy of their source;
+* the names an earlier test cell bound (helpers shared by the visible and the hidden test):
+  test cells run here in the gradebook's order, whatever order the submission has them in;
+* the student's answers: the names the gradebook's solution cells bind, and only those, are
+  fetched from the check kernel as data before each test cell (functions as proxies). A name
+  the kernel does not have is left undefined, so the test meets the same NameError as in the
+  kernel. No other name is ever taken from the kernel. (The course's tests check that test
+  cells read nothing else: tests/test_course_files.py.)
 
 The test cell's source is the gradebook's (nbgrader restores it anyway), so what the student's
-notebook holds in that cell does not matter. The verdict is made here: the cell passes when its
+notebook holds in that cell does not matter. A hidden test (its source holds nbgrader's hidden
+test markers) runs with the link in hidden mode (`actlib.grading.grader.remote`). The verdict is made here: the cell passes when its
 code ran to the end here without an exception, a warning or stderr output; the outputs written
 back into the notebook (what nbgrader grades) are the ones recorded here.
 """
@@ -29,11 +32,12 @@ import nbformat
 
 from actlib.grading import checks
 from actlib.grading.grader import bans
-from actlib.grading.grader.remote import KernelGone
+from actlib.grading.grader.remote import ForeignReach, KernelGone
 
 __all__ = ["bound_names", "free_names", "GraderSession", "CONTEXT_PREFIX"]
 
 CONTEXT_PREFIX = "context"
+HIDDEN_MARK = "### BEGIN HIDDEN TESTS"
 _BUILTINS = set(dir(builtins))
 
 
@@ -135,9 +139,16 @@ def _stream(name, text):
 class GraderSession:
     """The grader's namespace for one notebook and the cells it knows from the gradebook."""
 
-    def __init__(self, contexts, tests, timeout=120.0, log=None, assignment=None):
+    def __init__(self, contexts, tests, timeout=120.0, log=None, assignment=None, answers=(),
+                 order=None):
         self.contexts = dict(contexts)       # grade id -> source of context cells
         self.tests = dict(tests)             # grade id -> source of autograded test cells
+        self.answers = list(answers)         # grade ids of the solution (answer) cells
+        self.answer_names = set()            # names the gradebook's solution cells bind
+        # the gradebook's order: [(kind, grade id)] with kind "context", "answer" or "test"
+        self.order = list(order) if order is not None else (
+            [("context", g) for g in self.contexts] + [("answer", g) for g in self.answers]
+            + [("test", g) for g in self.tests])
         self.timeout = timeout
         self.log = log
         self.assignment = assignment         # whose exercise bans apply (actlib.grading.grader.bans)
@@ -148,22 +159,44 @@ class GraderSession:
         self._ran_context = set()
 
     @classmethod
-    def from_gradebook(cls, db_url, notebook, assignment, timeout=120.0, log=None):
+    def from_gradebook(cls, db_url, notebook, assignment, timeout=120.0, log=None,
+                       source_order=None):
+        """The session of ``notebook``: its cells from the gradebook; their order from
+        ``source_order`` (the grade ids of the instructor's source notebook, in order) when
+        given, else the gradebook's own."""
         from nbgrader.api import Gradebook
 
         with Gradebook(db_url) as gb:
             nb = gb.find_notebook(notebook, assignment)
             solutions = {c.name for c in nb.solution_cells}
             graded = {c.name for c in nb.grade_cells}
-            contexts, tests = {}, {}
+            contexts, tests, answers, names, listed = {}, {}, [], set(), []
             for cell in nb.source_cells:
-                if cell.cell_type != "code" or cell.name in solutions:
+                if cell.cell_type != "code":
                     continue
-                if cell.name in graded:
+                if cell.name in solutions:
+                    answers.append(cell.name)
+                    listed.append(("answer", cell.name))
+                    try:
+                        names |= bound_names(cell.source)
+                    except SyntaxError:
+                        pass
+                elif cell.name in graded:
                     tests[cell.name] = cell.source
+                    listed.append(("test", cell.name))
                 elif cell.locked and cell.name.startswith(CONTEXT_PREFIX):
                     contexts[cell.name] = cell.source
-        return cls(contexts, tests, timeout=timeout, log=log, assignment=assignment)
+                    listed.append(("context", cell.name))
+        if source_order:
+            rank = {gid: i for i, gid in enumerate(source_order)}
+            listed.sort(key=lambda item: rank.get(item[1], len(rank)))
+        session = cls(contexts, tests, timeout=timeout, log=log, assignment=assignment,
+                      answers=answers, order=listed)
+        session.answer_names = names
+        return session
+
+    def is_hidden(self, grade_id):
+        return HIDDEN_MARK in self.tests.get(grade_id, "")
 
     def is_test(self, grade_id):
         return grade_id in self.tests
@@ -228,10 +261,14 @@ class GraderSession:
         start = time.monotonic()
         link.deadline = start + self.timeout
         link.ban = ban
+        link.hidden = self.is_hidden(grade_id)
         stdout, stderr = io.StringIO(), io.StringIO()
         outputs = []
         try:
-            for name in sorted(free_names(source) - set(self.namespace)):
+            wanted = free_names(source) - set(self.namespace)
+            if self.answer_names:
+                wanted &= self.answer_names
+            for name in sorted(wanted):
                 try:
                     self.namespace[name] = link.get(name)
                     self._fetched.add(name)
@@ -246,6 +283,8 @@ class GraderSession:
                 raise AssertionError(f"your code emitted a warning while being checked: "
                                      f"{numeric[0].category.__name__}: {numeric[0].message}. "
                                      f"Course code must run without warnings.")
+        except ForeignReach:
+            raise                             # checked again in a view of the exercise's own
         except KernelGone as exc:
             outputs.append(_error("KernelGone", f"not checked: {exc}"))
         except NotImplementedError:
@@ -259,6 +298,7 @@ class GraderSession:
         finally:
             link.deadline = None
             link.ban = None
+            link.hidden = False
         text = stdout.getvalue()
         if text:
             outputs.insert(0, _stream("stdout", text))

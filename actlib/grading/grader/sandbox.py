@@ -140,6 +140,27 @@ def _python_paths():
     return sorted(found | {os.path.realpath(p) for p in found})
 
 
+def _unused_site_packages():
+    """Package folders of the base interpreter and the system that this environment does not
+    import from (a virtual environment without system packages): hidden in the sandbox."""
+    import site
+    import sysconfig
+
+    used = {os.path.realpath(p) for p in sys.path if p}
+    candidates = set(site.getsitepackages([sys.base_prefix]))
+    version = f"python{sys.version_info.major}"
+    candidates |= {f"/usr/lib/{version}/dist-packages", f"/usr/local/lib/{version}/dist-packages",
+                   sysconfig.get_paths(vars={"base": sys.base_prefix,
+                                             "platbase": sys.base_prefix})["purelib"]}
+    found = set()
+    for path in candidates:
+        real = os.path.realpath(path)
+        if os.path.isdir(real) and real not in used \
+                and not any(u.startswith(real + os.sep) for u in used):
+            found.add(real)
+    return sorted(found)
+
+
 def _copy_tree(src, dst, budget):
     """Copy regular files of ``src`` into ``dst`` up to ``budget`` bytes (symlinks skipped)."""
     for entry in os.scandir(src):
@@ -175,6 +196,17 @@ def _inside(args, cmd):
     for path in [*_python_paths(), *args.expose]:
         if os.path.isdir(path) and not os.path.exists(new + path):
             _bind_readonly(path, new + path)
+    # the view of an exercise's checks (actlib.grading.grader.views): its stubbed copy of the
+    # course and its hidden libraries, mounted over the real folders
+    for pair in args.bind:
+        source, target = pair.split(":", 1)
+        if os.path.isdir(source) and os.path.isdir(new + target):
+            _bind_readonly(source, new + target)
+    # other Pythons' packages that this environment does not use (a copy of a hidden library)
+    for path in _unused_site_packages():
+        if os.path.isdir(new + path):
+            _mount("tmpfs", new + path, "tmpfs", MS_NOSUID | MS_NODEV | MS_RDONLY,
+                   "size=4k,mode=0755")
     # /dev: a few harmless devices; /proc of the new PID namespace; private /tmp and work folder
     os.makedirs(new + "/dev", exist_ok=True)
     _mount("tmpfs", new + "/dev", "tmpfs", MS_NOSUID, "size=1m,mode=0755")
@@ -302,6 +334,9 @@ def _parser():
                         help="folder shared with the grader (connection file, sockets)")
     parser.add_argument("--expose", action="append", default=[],
                         help="another folder to show read-only (repeatable)")
+    parser.add_argument("--bind", action="append", default=[], metavar="SOURCE:TARGET",
+                        help="show folder SOURCE, read-only, in place of folder TARGET "
+                             "(repeatable; an exercise's view of the course)")
     parser.add_argument("--memory-mb", type=int, default=4096)
     parser.add_argument("--cpu-seconds", type=int, default=900)
     parser.add_argument("--processes", type=int, default=256)
@@ -337,6 +372,7 @@ def main(argv=None):
     inner = [sys.executable, "-m", "actlib.grading.grader.sandbox", "--inside", "--runtime", args.runtime,
              "--workdir", os.getcwd(), "--uid", str(uid), "--real-uid", str(os.geteuid()),
              "--mpl-cache", _mpl_cache(), *sum((["--expose", p] for p in args.expose), []),
+             *sum((["--bind", p] for p in args.bind), []),
              *Limits(args.memory_mb, args.cpu_seconds, args.processes, args.file_mb,
                      args.tmp_mb, args.open_files).args(), "--", *cmd]
     os.execvp("unshare", [*_namespaces(real_root), *inner])
@@ -352,6 +388,7 @@ def _kernel_manager_class():
         """An AsyncKernelManager whose kernels start in the sandbox, talking over Unix sockets."""
 
         limits = Limits()
+        binds = ()          # [(source, target)] of an exercise's view (actlib.grading.grader.views)
 
         def __init__(self, **kwargs):
             super().__init__(**kwargs)
@@ -363,8 +400,9 @@ def _kernel_manager_class():
 
         def format_kernel_cmd(self, extra_arguments=None):
             cmd = super().format_kernel_cmd(extra_arguments)
+            binds = sum((["--bind", f"{source}:{target}"] for source, target in self.binds), [])
             return [sys.executable, "-m", "actlib.grading.grader.sandbox", "--runtime", self._runtime,
-                    *self.limits.args(), "--", *cmd]
+                    *self.limits.args(), *binds, "--", *cmd]
 
         def cleanup_resources(self, restart=False):
             super().cleanup_resources(restart=restart)

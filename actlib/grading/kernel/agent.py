@@ -1,25 +1,24 @@
 """The kernel's side of grading: run what the grader asks for and answer with plain data.
 
 While a submission is graded, its test cells do not run in the student's kernel: the grader runs
-them in its own process (`actlib.grading.grader.runner`). When a check needs the student's answer, the
-grader sends this module a request and the answer goes back as data (`actlib.grading.wire`),
-tagged with the request's nonce. Requests travel as messages of a Jupyter comm (``open_channel``
-registers its target; a message costs a few milliseconds, without IPython's cell machinery), or,
-where a comm cannot be opened, as a tiny execute request (``handle``) whose answer is a display
-message of its own MIME type. Requests:
+them in its own process (`actlib.grading.grader.runner`). When a check needs the student's
+answer, the grader sends this module a request and the answer goes back as data
+(`actlib.grading.wire`), tagged with the request's nonce. Requests travel as messages of a
+Jupyter comm (``open_channel`` registers its target; a message costs a few milliseconds, without
+IPython's cell machinery), or, where a comm cannot be opened, as a tiny execute request
+(``handle``) whose answer is a display message of its own MIME type. Requests:
 
-* ``get``     — the value of a name the student defined (a function comes back as a handle);
+* ``get``     — the value of a name the student defined (a function comes back as a handle;
+  so does a course object: the grader never decodes one);
 * ``call``    — call a handle with the grader's arguments, under the grader's NumPy error
   state, recording warnings; the reply holds the result, the warnings, any exception (type and
   message) and the arguments after the call (so in-place changes are seen);
 * ``getattr`` — an attribute of a handle;
-* ``rollout`` — an optimiser step function run for many steps (see `_rollout`);
-* ``ban_on`` / ``ban_off`` — make the course functions an exercise may not use unavailable
-  while its answer cell runs, and say afterwards which were called (`actlib.grading.grader.bans`).
+* ``rollout`` — an optimiser step function run for many steps (see `_rollout`).
 
-``call``, ``getattr`` and ``rollout`` may carry a ``ban``: the student's code then runs with
-those course functions unavailable (`actlib.grading.grader.bans.refusing`), and the reply lists every
-refused call under ``refused``, even when the student's code caught the exception.
+Every reply also lists under ``reached`` the banned course names and hidden libraries the
+student's code reached since the last reply (`actlib.grading.kernel.stubs`): in a check kernel
+their code is not there at all, so this is only a hint for the grader's messages.
 
 Nothing here decides a grade; a student who changes this module can only change the data the
 grader receives, which the grader checks as it would any answer.
@@ -30,7 +29,7 @@ import warnings
 import numpy as np
 
 from actlib.grading import wire
-from actlib.grading.grader import bans
+from actlib.grading.kernel import stubs
 
 __all__ = ["MIME", "TARGET", "handle", "open_channel"]
 
@@ -53,7 +52,7 @@ def _resolve(h):
 
 
 def _encode(value):
-    return wire.encode(value, keep=_keep)
+    return wire.encode(value, keep=_keep, library=False)
 
 
 def _exception(exc):
@@ -76,21 +75,18 @@ _ERRSTATE_KEYS = ("over", "under", "divide", "invalid")
 _ERRSTATE_MODES = ("ignore", "warn", "raise", "call", "print", "log")
 
 
-def _invoke(target, args, kwargs, errstate, ban=None):
-    """Call ``target`` under the grader's NumPy error state, recording its warnings, with the
-    course functions of ``ban`` unavailable.
+def _invoke(target, args, kwargs, errstate):
+    """Call ``target`` under the grader's NumPy error state, recording its warnings.
 
     Returns ``(result, entry)``: ``entry`` holds the encoded ``value`` or what was ``raised``
-    (an exception, or an answer that cannot cross), the ``warnings``, and the ``refused``
-    calls to banned course functions."""
+    (an exception, or an answer that cannot cross) and the ``warnings``."""
     errstate = {k: v for k, v in (errstate or {}).items()
                 if k in _ERRSTATE_KEYS and v in _ERRSTATE_MODES}
     entry, result = {}, None
-    guard = bans.refusing(ban)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            with np.errstate(**errstate), guard:
+            with np.errstate(**errstate):
                 result = target(*args, **kwargs)
             entry["value"] = _encode(result)
         except wire.WireError as exc:
@@ -99,8 +95,6 @@ def _invoke(target, args, kwargs, errstate, ban=None):
         except BaseException as exc:  # noqa: BLE001 - reported to the grader, who decides
             entry["raised"] = _exception(exc)
     entry["warnings"] = [[w.category.__name__, str(w.message)[:1000]] for w in caught[:20]]
-    if ban and guard.hits:
-        entry["refused"] = guard.hits[:5]
     return result, entry
 
 
@@ -108,7 +102,7 @@ def _call(request):
     target = _resolve(wire.Handle(request["target"], "", True, ""))
     args = wire.decode(request["args"], resolve=_resolve)
     kwargs = wire.decode(request["kwargs"], resolve=_resolve)
-    _, reply = _invoke(target, args, kwargs, request.get("errstate"), request.get("ban"))
+    _, reply = _invoke(target, args, kwargs, request.get("errstate"))
     after = []
     for key, value in [*enumerate(args), *kwargs.items()]:
         if isinstance(value, (np.ndarray, np.random.Generator)):
@@ -122,15 +116,11 @@ def _call(request):
 
 def _getattr(request):
     target = _resolve(wire.Handle(request["target"], "", False, ""))
-    guard = bans.refusing(request.get("ban"))
     try:
-        with guard:
-            value = getattr(target, str(request["attr"]))
-            reply = {"value": _encode(value)}
+        value = getattr(target, str(request["attr"]))
+        reply = {"value": _encode(value)}
     except BaseException as exc:  # noqa: BLE001
         reply = {"raised": _exception(exc)}
-    if guard.hits:
-        reply["refused"] = guard.hits[:5]
     return reply
 
 
@@ -144,56 +134,28 @@ def _rollout(request):
     values = wire.decode(request["values"])
     keys, hyper = request["keys"], wire.decode(request["hyper"])
     steps = []
-    guard = bans.refusing(request.get("ban"))       # one ban for the whole rollout
-    with guard:
-        for _ in range(int(request["steps"])):
-            g = np.asarray(grad(theta), dtype=np.float64)
-            args = (theta.copy(), g.copy()) + tuple(
-                v if isinstance(v, int) else np.array(v, dtype=np.float64) for v in values)
-            result, entry = _invoke(target, args, hyper, request.get("errstate"))
-            steps.append(entry)
-            if guard.refused_so_far():
-                break
-            if "raised" in entry or entry["warnings"]:
-                break
-            try:                                   # continue as the grader's replay will
-                if keys:
-                    theta = np.array(result[0], dtype=np.float64)
-                    values = [int(v) if k == "t" else np.array(v, dtype=np.float64)
-                              for k, v in zip(keys, result[1:])]
-                else:
-                    theta = np.array(result, dtype=np.float64)
-            except Exception:  # noqa: BLE001 - the grader reports the malformed result
-                break
-    if guard.hits and steps:
-        steps[-1]["refused"] = guard.hits[:5]
+    for _ in range(int(request["steps"])):
+        g = np.asarray(grad(theta), dtype=np.float64)
+        args = (theta.copy(), g.copy()) + tuple(
+            v if isinstance(v, int) else np.array(v, dtype=np.float64) for v in values)
+        result, entry = _invoke(target, args, hyper, request.get("errstate"))
+        steps.append(entry)
+        if "raised" in entry or entry["warnings"]:
+            break
+        try:                                   # continue as the grader's replay will
+            if keys:
+                theta = np.array(result[0], dtype=np.float64)
+                values = [int(v) if k == "t" else np.array(v, dtype=np.float64)
+                          for k, v in zip(keys, result[1:])]
+            else:
+                theta = np.array(result, dtype=np.float64)
+        except Exception:  # noqa: BLE001 - the grader reports the malformed result
+            break
     return {"steps": steps}
 
 
-_answer_ban = []      # the ban held while an answer cell runs (ban_on ... ban_off)
-
-
-def _ban_on(request):
-    """Make the course functions of ``request["ban"]`` unavailable until ``ban_off``."""
-    _ban_off({})
-    guard = bans.refusing(request.get("ban"))
-    guard.__enter__()
-    _answer_ban.append(guard)
-    return {}
-
-
-def _ban_off(_request):
-    """Lift the answer cell's ban; reply with the refused calls made while it held."""
-    hits = []
-    while _answer_ban:
-        guard = _answer_ban.pop()
-        guard.__exit__(None, None, None)
-        hits.extend(guard.hits)
-    return {"refused": hits[:5]}
-
-
 _OPS = {"get": _get, "call": _call, "getattr": _getattr, "rollout": _rollout,
-        "ban_on": _ban_on, "ban_off": _ban_off}
+        "drain": lambda _request: {}}
 
 
 def answer(request_text):
@@ -205,6 +167,7 @@ def answer(request_text):
         reply = _OPS[request["op"]](request)
     except BaseException as exc:  # noqa: BLE001 - the grader is told, never left waiting
         reply = {"failed": _exception(exc)}
+    reply["reached"] = stubs.drain()
     reply["nonce"] = nonce
     return reply
 
