@@ -1,22 +1,26 @@
 """The exercise bans (actlib.grading.grader.bans): the table, the texts, and the refusal itself.
 
-The refusal is tested here in-process; through a real kernel in
-``tests/test_grading_machinery.py``; and end to end in ``tests/test_grading.py``, where every
+The refusal is tested here in the views it is made of (`actlib.grading.grader.views`: fresh
+Pythons, and the sandbox); and end to end in ``tests/test_grading.py``, where every
 shortcut of ``tests/shortcuts.py`` is submitted in its lesson's graded class and must lose
 exactly its exercise's points with the ban's message. ``test_shortcuts_are_right_answers``
 shows that each shortcut would pass its exercise's checks without the ban: the ban, not a
 wrong answer, is what fails them.
 """
-import copy
+import os
 import re
+import subprocess
+import sys
+import tempfile
+import textwrap
 
 import nbformat
 import numpy as np
 import pytest
 
-from actlib import activations, optim
-from actlib.grading.grader import bans
-from actlib.grading.grader.bans import BANS, ReferenceUnavailable, ban_for, refusing
+from actlib import activations
+from actlib.grading.grader import bans, views
+from actlib.grading.grader.bans import BANS, ban_for
 from coursetools import ROOT, assignments, nbgrader_meta, notebook_names, output_problems
 from shortcuts import NO_SHORTCUT, SHORTCUTS, replace_answer
 
@@ -100,6 +104,10 @@ def test_each_exercise_text_states_its_bans(assignment):
         _, modules = stated_bans(text)
         missing += [f"Exercise {ban.exercise}: `{name}`" for name in ban.unavailable
                     if f"`{name}`" not in text and name.split(".")[0] not in modules]
+        sentences = [s for s in re.split(r"(?<=[.!?;])\s+", text)
+                     if re.search(r"not available|unavailable", s)]
+        missing += [f"Exercise {ban.exercise}: library `{name}`" for name in ban.libraries
+                    if not any(f"`{name}`" in s for s in sentences)]
     assert not missing, f"{assignment}: texts do not say these are unavailable: {missing}"
 
 
@@ -117,101 +125,171 @@ def test_every_stated_ban_is_enforced(assignment):
 
 # ------------------------------------------------------------------------------ the refusal
 
-SIGMOID_BAN = BANS["03-sigmoid-tanh"]["sigmoid_stable"].request("`sigmoid_stable`")
+def in_view(view, code, isolate=False):
+    """Run ``code`` in a fresh Python whose view of the course is ``view`` (through the
+    sandbox's read-only mounts when ``isolate``, else first on the path); return stdout."""
+    pairs = views.binds(view)
+    env = dict(os.environ)
+    if isolate:
+        cmd = [sys.executable, "-m", "actlib.grading.grader.sandbox", "--runtime",
+               tempfile.mkdtemp(), *sum((["--bind", f"{a}:{b}"] for a, b in pairs), []), "--",
+               sys.executable, "-c", code]
+    else:
+        env["PYTHONPATH"] = os.path.dirname(pairs[0][0])
+        cmd = [sys.executable, "-c", code]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env,
+                            cwd=tempfile.mkdtemp())
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
 
 
-@pytest.mark.parametrize("route", [
-    lambda z: activations.sigmoid(z),                       # the module attribute
-    lambda z: activations.get("sigmoid")(z),                # the registry
-    lambda z, s=activations.sigmoid: s(z),                  # an alias taken earlier
-    lambda z: copy.copy(activations.sigmoid)(z),            # a copy of the object
-    lambda z: activations.sigmoid.__call__(z),              # the object's own method
-    lambda z: activations.softplus.grad(z),                 # another function computing it
-    lambda z: activations.silu(z) / z,
-])
-def test_every_route_to_a_banned_reference_is_refused(route):
-    with refusing(SIGMOID_BAN) as guard:
-        with pytest.raises(ReferenceUnavailable, match=r"^Exercise 3\.5 asks you to write the "
-                           r"sigmoid: `activations\.(sigmoid|silu|softplus\.grad)` is not "
-                           r"available inside `sigmoid_stable`$"):
-            route(np.array([0.5, 2.0]))
-    assert len(guard.hits) == 1 and guard.hits[0].startswith("Exercise 3.5 asks"), guard.hits
+SIGMOID_VIEW = views.View.of(BANS["03-sigmoid-tanh"]["sigmoid_stable"])
+
+ROUTES = {
+    "module attribute": "activations.sigmoid(z)",
+    "registry": "activations.get('sigmoid')(z)",
+    "alias": "s = activations.sigmoid; s(z)",
+    "copy": "copy.copy(activations.sigmoid)(z)",
+    "method": "activations.sigmoid.__call__(z)",
+    "another function computing it": "activations.softplus.grad(z)",
+    "silu": "activations.silu(z) / z",
+    "private kernel": "activations._sig(z)",
+    "reload": "importlib.reload(activations).sigmoid(z)",
+    "fresh module copy": ("spec = importlib.util.spec_from_file_location('fresh', activations.__file__); "
+                          "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m); "
+                          "m.sigmoid(z)"),
+    "function copy": ("f = types.FunctionType(activations._sig.__code__, activations.__dict__); "
+                      "f(z)"),
+}
 
 
-def test_a_swallowed_refusal_is_still_recorded_and_everything_comes_back():
-    before = activations.sigmoid(np.linspace(-50, 50, 11))
-    with refusing(SIGMOID_BAN) as guard:
-        try:
-            activations.sigmoid(1.0)
-        except ReferenceUnavailable:
-            pass
-        assert activations.sigmoid.grad(0.0) == 0.25      # the derivative is not banned
-        assert activations.tanh(0.0) == 0.0
-    assert len(guard.hits) == 1
-    assert np.array_equal(activations.sigmoid(np.linspace(-50, 50, 11)), before)
+def test_every_route_to_a_banned_reference_is_refused():
+    """In the view of Exercise 3.5 no route reaches a working sigmoid: each raises, and the
+    banned name (or hidden library) is recorded for the grader's message."""
+    lines = ["import copy, importlib, importlib.util, types, numpy as np",
+             "from actlib import activations", "from actlib.grading.kernel import stubs",
+             "z = np.array([0.5, 2.0])"]
+    for label, code in ROUTES.items():
+        lines += ["try:", f"    {code}", f"    print({label!r}, 'ANSWERED')",
+                  "except Exception as exc:",
+                  f"    print({label!r}, type(exc).__name__, stubs.drain())"]
+    out = in_view(SIGMOID_VIEW, "\n".join(lines))
+    for label in ROUTES:
+        line = next(ln for ln in out.splitlines() if ln.startswith(label + " "))
+        assert "ANSWERED" not in line, f"{label}: {line}"
+        if label != "fresh module copy":      # the copy fails in its own way: no sigmoid
+            assert "ReferenceUnavailable ['activations." in line, line
 
 
 def test_what_an_exercise_allows_stays_available():
     """Exercise 3.2 asks for σ′ and may use σ: only the derivative is refused."""
-    ban = BANS["03-sigmoid-tanh"]["sigmoid_grad"].request("`sigmoid_grad`")
-    with refusing(ban) as guard:
-        s = activations.sigmoid(np.array([0.0, 2.0]))
-        with pytest.raises(ReferenceUnavailable):
-            activations.sigmoid.grad(0.0)
-    assert np.allclose(s, [0.5, 0.8807970779778823])
-    assert len(guard.hits) == 1
+    view = views.View.of(BANS["03-sigmoid-tanh"]["sigmoid_grad"])
+    out = in_view(view, "\n".join([
+        "import numpy as np", "from actlib import activations",
+        "print(activations.sigmoid(np.array([0.0, 2.0])).tolist())",
+        "try:", "    activations.sigmoid.grad(0.0)", "except Exception as exc:",
+        "    print(type(exc).__name__, exc)"]))
+    assert "[0.5, 0.8807970779778823]" in out and "ReferenceUnavailable `activations.sigmoid.grad`" in out, out
 
 
 def test_a_banned_class_cannot_be_built_or_stepped_and_its_siblings_work():
-    ban = bans.Ban("8.2", "a momentum step", ("optim.SGD",)).request("`momentum_step`")
-    opt = optim.SGD(learning_rate=0.1, momentum=0.9)          # built before the ban
-    with refusing(ban) as guard:
-        with pytest.raises(ReferenceUnavailable):
-            optim.SGD(learning_rate=0.1)
-        with pytest.raises(ReferenceUnavailable):
-            opt.step([np.zeros(2)], [np.ones(2)])
-        p = np.zeros(2)
-        optim.Adam(learning_rate=0.1).step([p], [np.ones(2)])
-    assert len(guard.hits) == 1 and np.allclose(p, -0.1)
-    p = np.zeros(2)
-    opt.step([p], [np.ones(2)])
-    assert np.allclose(p, -0.1)
+    view = views.View.of(bans.Ban("9.4", "a momentum step", ("optim.SGD",)))
+    out = in_view(view, "\n".join([
+        "import numpy as np", "from actlib import optim",
+        "try:", "    optim.SGD(learning_rate=0.1)", "except Exception as exc:",
+        "    print('SGD', type(exc).__name__)",
+        "p = np.zeros(2)", "optim.Adam(learning_rate=0.1).step([p], [np.ones(2)])",
+        "print('Adam', p.tolist())"]))
+    assert "SGD ReferenceUnavailable" in out and "Adam [-0.0999999990" in out, out
 
 
-def test_putting_the_reference_back_or_reloading_it_is_reported():
-    fn = activations.sigmoid._value
-    with refusing(SIGMOID_BAN) as guard:
-        stub = fn.__code__
-        fn.__code__ = compile("lambda x: x", "<s>", "eval").co_consts[0]
-    assert fn.__code__ is not stub and any("was changed while Exercise 3.5" in h
-                                           for h in guard.hits)
-    assert activations.sigmoid(0.0) == 0.5
-    original = activations.sigmoid
-    try:
-        with refusing(SIGMOID_BAN) as guard:      # what reloading the module would do
-            activations.sigmoid = copy.copy(original)
-    finally:
-        activations.sigmoid = original
-    assert any("`activations.sigmoid` was replaced" in h for h in guard.hits), guard.hits
+def test_the_original_is_neither_in_memory_nor_on_disk():
+    """Inside the sandbox the view is mounted over the course: the file of the activations holds
+    the stubs, no other copy of the course or of SciPy is readable, the base interpreter's
+    packages are hidden, and the answer's allowed functions still work (GELU without SciPy)."""
+    out = in_view(SIGMOID_VIEW, "\n".join([
+        "import os, sys, numpy as np", "from actlib import activations",
+        "src = open(activations.__file__).read()",
+        "i = src.index('def _sig('); print('SIG', src[i:i + 120].replace(chr(10), ' '))",
+        "roots = {sys.prefix, sys.base_prefix, '/usr/lib/python3', '/tmp',",
+        "         os.path.dirname(os.path.dirname(activations.__file__))}",
+        "found = [os.path.join(d, f) for r in roots for d, _, fs in os.walk(r) for f in fs",
+        "         if f == 'activations.py' or f.startswith('_ufuncs')]",
+        "print('COPIES', [p for p in found if 'actlib' in p and p != activations.__file__])",
+        "print('SCIPY', [p for p in found if '_ufuncs' in p])",
+        "print('GELU', activations.gelu(np.array([-3.0, 0.5])).tolist())",
+        "try:", "    import scipy.special", "except ImportError as exc:",
+        "    print('HIDDEN', exc)"]), isolate=True)
+    assert "HIDDEN scipy.special is not available" in out, out
+    assert "SIG def _sig(x):     raise __import__('actlib.grading.kernel.stubs'" in out, out
+    assert "COPIES []" in out, out
+    assert "SCIPY []" in out, out
+    assert np.allclose(eval(out.split("GELU ")[1].splitlines()[0]),
+                       activations.gelu(np.array([-3.0, 0.5])), rtol=1e-12, atol=0), out
 
 
-def test_stubs_fit_functions_with_closures():
-    def outer(a, b):
-        def inner(x):
-            return a + b + x
-        return inner
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_view_of_a_lesson_imports_and_refuses_what_it_bans(assignment):
+    """The view of each lesson (every ban at once) and of each exercise alone builds, imports
+    every course module, and refuses each banned name's functions."""
+    table = BANS.get(assignment, {})
+    for view in [views.View.of(*table.values()), *(views.View.of(b) for b in table.values())]:
+        stubbed = views._targets(view.names)
+        assert all(lines for lines in stubbed.values())
+        folder = views.build(view)
+        for path, lines in stubbed.items():
+            text = (folder / "actlib" / path.relative_to(views.ACTLIB)).read_text()
+            assert text.count("refuse(") >= 1, path
+        in_view(view, "import actlib.activations, actlib.nn, actlib.optim, actlib.init, "
+                      "actlib.data, actlib.schedules, actlib.surfaces, actlib.symbolic, "
+                      "actlib.neuron; print('ok')")
 
-    inner = outer(1, 2)
-    inner.__code__ = bans._stub_code(len(inner.__code__.co_freevars), "test:closure")
-    bans._messages["test:closure"] = "refused"
-    with pytest.raises(ReferenceUnavailable, match="refused"):
-        inner(3)
+
+def test_stubs_fit_lambdas_closures_and_decorated_functions():
+    source = textwrap.dedent("""
+        import functools
+        def outer(a):
+            def inner(x):
+                return a + x
+            return inner
+        @functools.lru_cache(None)
+        def cached(x):
+            return x + 1
+        square = (lambda x: x * x)
+        def kept(x):
+            return x - 1
+    """)
+    lines = {3: "outer", 7: "cached", 10: "square"}
+    stubbed = views.stub_source(source, lines)
+    namespace = {}
+    exec(compile(stubbed, "<view>", "exec"), namespace)
+    for name, call in (("outer", lambda: namespace["outer"](1)),
+                       ("cached", lambda: namespace["cached"](1)),
+                       ("square", lambda: namespace["square"](3))):
+        with pytest.raises(Exception, match=f"`{name}` is not available"):
+            call()
+    assert namespace["kept"](3) == 2
+    with pytest.raises(RuntimeError, match="no function starts on line"):
+        views.stub_source(source, {5: "a line inside a body"})
 
 
-def test_no_ban_is_a_no_op():
-    with refusing(None) as guard:
-        assert activations.sigmoid(0.0) == 0.5
-    assert guard.hits == []
+def test_numpy_stand_ins_match_scipy():
+    """Where a view hides SciPy, the activations use `actlib._special`: expit, erfc and erfcx
+    agree with SciPy to a few ulp over the range the activations use."""
+    import scipy.special as sc
+
+    from actlib import _special
+
+    x = np.linspace(-30, 30, 6001)
+    assert np.max(np.abs(_special.expit(x) - sc.expit(x)) / sc.expit(x)) < 1e-15
+    x = np.linspace(-6, 26, 6001)
+    assert np.max(np.abs(_special.erfc(x) - sc.erfc(x)) / sc.erfc(x)) < 1e-13
+    x = np.linspace(0, 40, 8001)
+    assert np.max(np.abs(_special.erfcx(x) - sc.erfcx(x)) / sc.erfcx(x)) < 1e-14
+
+
+def test_no_ban_is_an_empty_view():
+    assert views.View.of(None).empty
     assert ban_for("03-sigmoid-tanh", "test_chain_gradient_visible") is None
     assert ban_for("03-sigmoid-tanh", "test_sigmoid_stable_visible").exercise == "3.5"
 
