@@ -58,7 +58,28 @@ def test_sympy_and_activations_cross():
                  sp.Matrix([[x, 1], [sp.pi, sp.Rational(1, 4)]]), y(x).diff(x),
                  sp.KroneckerDelta(sp.Symbol("i"), 2), sp.Float("0.1"), sp.erf(x / sp.sqrt(2))):
         assert wire.decode(wire.encode(expr)) == expr
+    # the grader may send the kernel a course activation; it never decodes one from a kernel
     assert wire.decode(wire.encode(activations.relu)) is activations.relu
+    with pytest.raises(wire.WireError, match="course object cannot be an answer"):
+        wire.decode(wire.encode(activations.relu), library=False)
+    sent = wire.encode(activations.relu, keep=lambda obj: 7, library=False)
+    assert sent["$h"] == 7 and sent["callable"]
+
+
+@pytest.mark.parametrize("text", [
+    "Pow(Integer(3), Integer(30000000))",
+    "Pow(Pow(Integer(10), Integer(999)), Integer(999))",
+    "factorial(Integer(1000000))",
+    "Float('1.0', precision=10000000)",
+    "Integer(" + "9" * 2000 + ")",
+])
+def test_sympy_numbers_are_bounded_before_they_are_computed(text):
+    """A SymPy answer that would evaluate to an enormous number is refused while it is
+    rebuilt, in milliseconds, instead of being computed by the grader."""
+    start = time.monotonic()
+    with pytest.raises(wire.WireError, match="too large"):
+        wire.decode({"$y": text})
+    assert time.monotonic() - start < 2.0
 
 
 def test_odd_objects_never_cross_as_values():
@@ -161,14 +182,21 @@ def odd(x):
     return Odd(x)
 answer = {"a": (1.5, np.arange(3))}
 from actlib import activations
-_sig = activations.sigmoid
-def by_reference(z):
-    return _sig(z)
+from actlib.grading.kernel import stubs
+def reaches(z):
+    raise stubs.refuse("activations.sigmoid")       # what a stubbed course function does
 def swallows(z):
     try:
-        return activations.get("sigmoid")(z)
+        raise stubs.refuse("activations.sigmoid")
     except Exception:
         return 1 / (1 + np.exp(-np.asarray(z, dtype=float)))
+the_course = activations.sigmoid
+import warnings
+def leaks_warning(x):
+    warnings.warn(f"the input was {x}")
+    return x
+def leaks_string(x):
+    return f"{x}".ljust(80, "!")
 def own(z):
     return 1 / (1 + np.exp(-np.asarray(z, dtype=float)))
 '''
@@ -205,35 +233,50 @@ def test_exceptions_and_warnings_are_raised_here(kernel):
         kernel.get("overflows")(1000.0)
 
 
-def test_a_banned_reference_fails_the_call_by_name(kernel):
-    """While an exercise's ban holds, the student's call into the course's implementation
-    fails with the exercise's message, even when the student's code caught the exception; the
-    student's own code and the reference after the ban are unaffected."""
+def test_a_reached_banned_name_fails_the_call_by_name(kernel):
+    """The kernel's report of a banned name its code reached (a hint: in a check kernel the
+    name's code is not there) fails the call with the exercise's message when the exercise bans
+    it, even when the student's code caught the exception; a name only another exercise bans
+    asks for a view of the exercise's own; a course object sent back as an answer stays a
+    handle, called in the kernel."""
+    from actlib.grading.grader import views
     from actlib.grading.grader.bans import ban_for
+    from actlib.grading.grader.remote import ForeignReach, RemoteFunction
 
     kernel.ban = ban_for("03-sigmoid-tanh", "test_sigmoid_stable_hidden")
     try:
-        for name in ("by_reference", "swallows"):
+        for name in ("reaches", "swallows"):
             with pytest.raises(AssertionError, match=r"Exercise 3\.5 asks you to write the "
                                rf"sigmoid: `activations.sigmoid` is not available inside `{name}`"):
                 kernel.get(name)(0.5)
         assert kernel.get("own")(0.0) == 0.5
+        kernel.ban = ban_for("03-sigmoid-tanh", "test_tanh_from_sigmoid_hidden")
+        kernel.view = views.View.of(ban_for("03-sigmoid-tanh", "sigmoid_stable"))
+        with pytest.raises(ForeignReach):
+            kernel.get("reaches")(0.5)
+        assert isinstance(kernel.get("the_course"), RemoteFunction)
     finally:
-        kernel.ban = None
-    assert kernel.get("by_reference")(0.0) == 0.5
+        kernel.ban = kernel.view = None
 
 
-def test_an_answer_cell_ban_reports_its_refused_calls(kernel):
-    from actlib.grading.grader.bans import ban_for
-    from actlib.grading.grader.remote import StudentError
-
-    kernel.ban_answer(ban_for("03-sigmoid-tanh", "sigmoid_naive"), "your answer cell")
-    with pytest.raises(StudentError, match="ReferenceUnavailable"):
-        kernel.get("by_reference")(1.0)       # no ban on this call: the kernel's stub raises
-    refused = kernel.lift_ban()
-    assert refused and "is not available inside your answer cell" in refused[0], refused
-    assert kernel.lift_ban() == []
-    assert kernel.get("by_reference")(0.0) == 0.5
+def test_hidden_tests_show_nothing_the_student_wrote(kernel):
+    """In hidden mode an exception keeps its type but not its text, a warning its category but
+    not a text the student made, and a long string answer shows only its length."""
+    kernel.hidden = True
+    try:
+        with pytest.raises(ValueError) as info:
+            kernel.get("fails")(4)
+        assert "4" not in str(info.value) and "not shown" in str(info.value)
+        with pytest.warns(UserWarning) as record:
+            kernel.get("leaks_warning")(1234.5)
+        assert all("1234" not in str(w.message) for w in record)
+        with pytest.warns(RuntimeWarning, match="overflow encountered in exp"):
+            kernel.get("overflows")(1000.0)
+        assert kernel.get("leaks_string")(1234.5) == "<a string of 80 characters>"
+        assert "1234" not in repr(kernel.get("odd")(1234.5))
+    finally:
+        kernel.hidden = False
+    assert kernel.get("leaks_string")(1234.5).startswith("1234.5")
 
 
 def test_odd_results_arrive_as_opaque_proxies(kernel):

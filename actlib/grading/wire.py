@@ -359,21 +359,30 @@ def parse_srepr(text):
                                 f"{type(exc).__name__}: {exc}") from None
         raise WireError(f"unexpected {type(node).__name__} in a SymPy expression")
 
-    import sympy
+    return build(tree.body)
 
-    with sympy.evaluate(False):            # a huge power or product stays a formula
-        return build(tree.body)
+
+_EXPLOSIVE = {"factorial", "factorial2", "subfactorial", "binomial", "fibonacci", "lucas",
+              "bell", "catalan", "harmonic", "RisingFactorial", "FallingFactorial", "primorial",
+              "partition", "bernoulli", "euler", "genocchi", "motzkin", "tribonacci"}
 
 
 def _bounded(name, args, kwargs):
-    """Refuse numbers whose evaluation would be huge: an integer power of an integer with
-    more than `MAX_DIGITS` digits, or a Float asked for more than `MAX_DIGITS` digits."""
+    """Refuse a node whose evaluation would be huge, before it is built: an integer power of a
+    number with more than `MAX_DIGITS` digits, a combinatorial function of a large integer, or
+    a Float asked for more than 4 × `MAX_DIGITS` digits. (Each node is built from arguments
+    already built and bounded, so no step can explode.)"""
     import sympy
 
-    if name == "Pow" and len(args) == 2 and all(isinstance(a, (int, sympy.Integer)) for a in args):
-        base, exp = abs(int(args[0])), abs(int(args[1]))
+    if name == "Pow" and len(args) == 2 and isinstance(args[1], (int, sympy.Integer)) \
+            and isinstance(args[0], (int, sympy.Rational)):
+        base = max(abs(sympy.Rational(args[0]).p), abs(sympy.Rational(args[0]).q))
+        exp = abs(int(args[1]))
         if base > 1 and exp * math.log10(base) > MAX_DIGITS:
             raise WireError(f"a power with more than {MAX_DIGITS} digits is too large to check")
+    if name in _EXPLOSIVE and any(isinstance(a, (int, sympy.Integer)) and abs(int(a)) > 10_000
+                                  for a in args):
+        raise WireError(f"{name} of a number that large is too large to check")
     if name == "Float":
         for precision in [*args[1:2], *(kwargs.get(k) for k in ("dps", "precision") if k in kwargs)]:
             if not isinstance(precision, int) or isinstance(precision, bool) \
