@@ -40,6 +40,7 @@ from coursetools import (ROOT, assignments, auto_totals, cell_scores, copy_cours
                          marked_lines, nbgrader_meta, notebook_names, output_problems,
                          regenerate)
 from figure_audit import with_audit
+from attacks import ATTACKS, build as build_attack
 from shortcuts import SHORTCUTS, replace_answer
 
 ALTERNATIVES = json.loads((Path(__file__).parent / "alternatives.json").read_text(encoding="utf-8"))
@@ -138,6 +139,7 @@ class Graded:
         self.solution = read_folder(root, "solutions", assignment)
         self.release = read_folder(root, "notebooks", assignment)
         self.stubbed = {}      # student -> (notebook, answer grade_id)
+        self.attacks = []      # students of tests/attacks.py
         self.expected_fail = {}  # student -> set of test grade_ids expected to fail
         self._build_class()
         self.result = subprocess.run(
@@ -172,6 +174,11 @@ class Graded:
             self._build_broken_backward()
         if self.assignment == SECOND:
             self._build_silenced_submission()
+        for student, spec in ATTACKS.get(self.assignment, {}).items():
+            submit(self.root, self.assignment, f"attack_{student}",
+                   {name: build_attack(spec, self.solution[name], self.release[name])
+                    for name in self.solution})
+            self.attacks.append(f"attack_{student}")
 
     def _build_broken_submissions(self):
         name = FIRST
@@ -268,6 +275,12 @@ def graded_class(assignment, tmp_path_factory):
 
 @pytest.fixture(params=[pytest.param(a, marks=pytest.mark.xdist_group(a)) for a in ASSIGNMENTS])
 def graded(request, tmp_path_factory):
+    return graded_class(request.param, tmp_path_factory)
+
+
+@pytest.fixture(params=[pytest.param(a, marks=pytest.mark.xdist_group(a))
+                        for a in ASSIGNMENTS if a in ATTACKS])
+def attacked(request, tmp_path_factory):
     return graded_class(request.param, tmp_path_factory)
 
 
@@ -412,3 +425,57 @@ def test_feedback_hides_hidden_tests(graded):
             leaked = sorted(line for line in hidden if line in text)
             assert not leaked, f"feedback {path.name} of {student} shows hidden tests: {leaked[:3]}"
             assert "Hidden tests ran here" in text
+
+
+# ------------------------------------------------------------------------------ the attacks
+
+def test_every_attack_scores_no_more_than_the_release(attacked):
+    """Each submission of tests/attacks.py is graded, beside the solution and the release, and
+    earns no point the untouched release does not."""
+    base, _ = auto_totals(attacked.scores("untouched"))
+    solution, total = auto_totals(attacked.scores("solution"))
+    assert solution == total and attacked.attacks, attacked.report
+    for student in attacked.attacks:
+        assert re.search(rf"^\[\d+/\d+\] (graded|NOT GRADED)\s+{student}: ", attacked.report,
+                         flags=re.M), (student, attacked.report)
+        if re.search(rf"NOT GRADED\s+{student}: ", attacked.report):
+            continue                      # named with its reason: no points
+        got, _ = auto_totals(attacked.scores(student))
+        lost = {gid: v[:2] for cells in attacked.scores(student).values()
+                for gid, v in cells.items() if v[2] == "code" and v[0] > 0}
+        assert got <= base, f"{student} of {attacked.assignment} took {got} > {base}: {lost}"
+
+
+def test_no_hidden_test_shows_what_the_student_wrote(attacked):
+    """The leaking answers put their arguments into exceptions and into a record that a later
+    ordinary cell prints: no hidden test's output holds them, and the record printed by the
+    notebook's own run is empty (no test input ever reached that kernel)."""
+    student = "attack_leak"
+    assert student in attacked.attacks
+    for name, nb in attacked.autograded(student).items():
+        printed = [o.get("text", "") for c in nb.cells for o in c.get("outputs", [])
+                   if "LEAK-RECORD" in o.get("text", "")]
+        assert printed == ["LEAK-RECORD: []\n"], printed
+        for cell in nb.cells:
+            gid = nbgrader_meta(cell).get("grade_id") or ""
+            if gid.endswith("_hidden"):
+                text = json.dumps(cell.get("outputs", []))
+                assert "LEAK-" not in text, f"{gid}: {text[:300]}"
+    for path in attacked.feedback_files(student):
+        hidden_part = html_text(path)
+        assert hidden_part.count("LEAK-ARG") <= hidden_part.count("visible"), path
+
+
+def test_the_grading_worker_stays_within_its_memory(attacked):
+    """Floods of data (a list of 600 references to a 1 MB string, a 64 MB array, a patched
+    agent answering with a 2e7-item list, an enormous SymPy power) cost the grader's worker at
+    most `BOUND_MB` of resident memory."""
+    from actlib.grading.grader.batch import read_grading_log
+
+    log = read_grading_log(attacked.root, attacked.assignment)
+    peaks = {s: log[s].get("peak_mb", 0) for s in attacked.attacks if s in log}
+    assert peaks and all(p > 0 for p in peaks.values()), log
+    assert max(peaks.values()) < BOUND_MB, peaks
+
+
+BOUND_MB = 1500

@@ -14,6 +14,11 @@ kernel), the student reported, and a fresh worker takes the rest. The gradebook 
 course configuration opens it with a busy timeout, so parallel workers wait for each other's
 short writes instead of failing.
 
+Each worker runs under limits of its own (`limit_worker`): an address-space limit
+(``WORKER_MEMORY_MB``) and, per student, a CPU-time budget (``STUDENT_CPU_SECONDS``) past which
+that student's grading stops with the reason — so a submission that floods the grader with
+data or work costs one student's grading, never the class.
+
 Each finished student is also appended, as one JSON line (assignment, student, ok, seconds,
 score, message, time), to the course's git-ignored ``grading-log.jsonl`` (`GRADING_LOG`):
 the grading time per student that the class report (`actlib.grading.analytics`) shows.
@@ -35,6 +40,53 @@ __all__ = ["Result", "grade_class", "precheck", "students_of", "notebook_names",
 
 #: The log of graded students, one JSON line each, in the course root (git-ignored).
 GRADING_LOG = "grading-log.jsonl"
+#: Address space of a grading worker (MiB): the grader's own process, not the kernels.
+WORKER_MEMORY_MB = 6144
+#: CPU seconds the grader's process may spend on one student (its kernels have their own).
+STUDENT_CPU_SECONDS = 300
+
+
+class GradingBudgetExceeded(Exception):
+    """The grader's process spent more than its CPU budget on one student."""
+
+
+def limit_worker(memory_mb=WORKER_MEMORY_MB):
+    """Put this grading worker under its address-space limit, and make SIGXCPU (the per-student
+    CPU budget, see `student_budget`) raise `GradingBudgetExceeded` instead of killing it."""
+    import resource
+
+    limit = memory_mb * 2**20
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+    def over(_signum, _frame):
+        raise GradingBudgetExceeded(
+            f"grading this submission used more than {STUDENT_CPU_SECONDS} s of the grader's "
+            f"CPU time; stopped")
+
+    signal.signal(signal.SIGXCPU, over)
+
+
+def student_budget(seconds=STUDENT_CPU_SECONDS):
+    """Give the next student ``seconds`` of this process's CPU time (RLIMIT_CPU's soft limit,
+    raised again for each student; the hard limit is left alone)."""
+    import resource
+
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    spent = int(used.ru_utime + used.ru_stime)
+    soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    wanted = spent + int(seconds)
+    if hard != resource.RLIM_INFINITY:
+        wanted = min(wanted, hard)
+    resource.setrlimit(resource.RLIMIT_CPU, (wanted, hard))
+
+
+def peak_mb():
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 @dataclass
@@ -48,6 +100,7 @@ class Result:
     score: float = 0.0
     max_score: float = 0.0
     notes: list = field(default_factory=list)
+    peak_mb: float = 0.0          # the grading worker's peak memory so far (resident, MiB)
 
 
 # ------------------------------------------------------------------------------ parent side
@@ -90,7 +143,8 @@ def _log_results(root, assignment, results, workers):
     lines = "".join(json.dumps({"assignment": assignment, "student": r.student, "ok": r.ok,
                                 "seconds": round(r.seconds, 3), "score": r.score,
                                 "max_score": r.max_score, "message": r.message,
-                                "workers": workers, "finished": stamp}) + "\n"
+                                "workers": workers, "finished": stamp,
+                                "peak_mb": r.peak_mb}) + "\n"
                     for r in results)
     try:
         with open(Path(root) / GRADING_LOG, "a", encoding="utf-8") as fh:
@@ -309,10 +363,12 @@ def worker(root, assignment, feedback, lines=sys.stdin, out=sys.stdout):
     config = load_config(root)
     coursedir = CourseDirectory(config=config)
     api = NbGraderAPI(coursedir=coursedir, config=config)
+    limit_worker()
     for line in lines:
         student = line.strip()
         if not student:
             continue
+        student_budget()
         start = time.monotonic()
         result = {"event": "result", "student": student, "ok": False, "message": "",
                   "notes": []}
@@ -336,11 +392,17 @@ def worker(root, assignment, feedback, lines=sys.stdin, out=sys.stdout):
                     if not fb["success"]:
                         result.update(ok=False, message=f"graded ({result['message']}) but "
                                       f"feedback failed: {_last_error(fb.get('log', '') + fb.get('error', ''))}")
-        except Exception as exc:  # noqa: BLE001 - one student's problem must not stop the class
+        except (Exception, GradingBudgetExceeded) as exc:  # noqa: BLE001 - one student's
+            result["ok"] = False                               # problem must not stop the class
             result["message"] = f"{type(exc).__name__}: {exc}"
+        except MemoryError:
+            result["ok"] = False
+            result["message"] = (f"grading this submission needed more than the grader's "
+                                 f"{WORKER_MEMORY_MB} MiB; stopped")
         if result["notes"] and result["ok"]:
             result["message"] += " (" + "; ".join(result["notes"]) + ")"
         result["seconds"] = time.monotonic() - start
+        result["peak_mb"] = round(peak_mb(), 1)
         out.write(json.dumps(result) + "\n")
         out.flush()
     return 0
