@@ -1691,3 +1691,127 @@ def test_lesson_2_a_small_step_against_the_gradient_lowers_the_cost():
         up = cost([a + eta * gi for a, gi in zip(p, g)])
         assert down < cost(p) < up
         assert abs((cost(p) - down) / (eta * norm2) - 1) < 10 * eta
+
+
+# ---------------------------------------------------------------------------------------
+# issue 20, "Wrong statements": each corrected statement, recomputed
+# ---------------------------------------------------------------------------------------
+NUMBER_WORDS = {"Eight": 8, "Nine": 9, "Ten": 10, "Eleven": 11, "Twelve": 12}
+
+
+def _exercise_titles(assignment):
+    """{'11.6': 'a momentum update of every parameter', ...} from the exercise headers."""
+    return dict(re.findall(r"^### Exercise (\d+\.\d+) \(\d+ points?\):?\s*(.*)$", markdown(assignment),
+                           re.M))
+
+
+def test_capstone_counts_the_lessons_before_it_and_names_its_own_exercises():
+    """Lesson 11's first cell and §8 cite the exercises of lesson 11 (not of lesson 10), and the
+    number of lessons that come before it."""
+    from coursetools import assignments
+
+    text = markdown(CAPSTONE)
+    before = [a for a in assignments() if a < CAPSTONE]
+    word = stated(r"(\w+) lessons built the pieces", text, "how many lessons came first")
+    assert NUMBER_WORDS.get(word) == len(before) == 10, (word, before)
+    titles = _exercise_titles(CAPSTONE)
+    first, last = stated(r"trains with your answers to (\d+\.\d+–\d+\.\d+)", text,
+                         "the exercises 11.8 builds on").split("–")
+    assert (first, last) == ("11.1", "11.7")
+    assert {f"11.{k}" for k in range(1, 9)} == set(titles)
+    one, other = stated(r"and an update \((\d+\.\d+ or \d+\.\d+)\)", text,
+                        "the update exercises").split(" or ")
+    assert "momentum" in titles[one] and "Adam" in titles[other], (titles[one], titles[other])
+
+
+def test_capstone_model_answer_cites_the_lesson_with_10_and_15_layers():
+    """The written comparison's model answer: the deep stacks of 10 and 15 layers are lesson 8's."""
+    from coursetools import assignments
+
+    lesson = int(stated(r"\(Lesson\s+(\d+)'s 10–15 layers", markdown(CAPSTONE), "the deep-stack lesson"))
+    folder = next(a for a in assignments() if a.startswith(f"{lesson:02d}-"))
+    nb = nbformat.read(str(ROOT / "source" / folder / f"{folder}.ipynb"), as_version=4)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert "propagate(10, 500" in code and "through 15\nlayers" in markdown(folder), folder
+
+
+def test_lesson_10_uncorrected_adam_steps_are_3_to_6_6_times_too_large():
+    """Without bias correction the step m_t/sqrt(v_t) is (1 - b1^t)/sqrt(1 - b2^t) times the corrected
+    one (exactly, epsilon aside): 3.16, 4.25, 4.95 at t = 1, 2, 3, a peak of 6.57 at t = 12, 3.24 at
+    t = 100, below 1.1 first at t = 1751; not 'three times' and not only for the first steps."""
+    b1, b2 = mpmath.mpf("0.9"), mpmath.mpf("0.999")
+    ratio = lambda t: (1 - b1 ** t) / mpmath.sqrt(1 - b2 ** t)
+    # the identity, on a random gradient sequence (epsilon 0)
+    r = np.random.default_rng(20)
+    m = v = np.zeros(4)
+    for t in range(1, 31):
+        g = r.normal(size=4)
+        m, v = 0.9 * m + 0.1 * g, 0.999 * v + 0.001 * g * g
+        corrected = (m / (1 - 0.9 ** t)) / np.sqrt(v / (1 - 0.999 ** t))
+        np.testing.assert_allclose(m / np.sqrt(v), float(ratio(t)) * corrected, rtol=1e-12)
+    values = [ratio(t) for t in range(1, 3001)]
+    peak = max(range(3000), key=lambda i: values[i]) + 1
+    below = next(t for t in range(1, 3001) if values[t - 1] < mpmath.mpf("1.1"))
+    text = markdown("10-adaptive-optimisers")
+    assert "three times too large" not in text
+    quoted = stated(r"that factor is ([\d.]+, [\d.]+ and [\d.]+) at \$t = 1, 2, 3\$", text, "t = 1, 2, 3")
+    assert quoted.replace(" and", ",").split(", ") == [mpmath.nstr(ratio(t), 3) for t in (1, 2, 3)]
+    assert stated(r"peaks at\s+([\d.]+) at \$t = \d+\$", text, "the peak") == mpmath.nstr(values[peak - 1], 3)
+    assert int(stated(r"peaks at\s+[\d.]+ at \$t = (\d+)\$", text, "the peak's step")) == peak == 12
+    assert stated(r"is still ([\d.]+) at \$t = 100\$", text, "t = 100") == mpmath.nstr(ratio(100), 3)
+    assert int(stated(r"below 1\.1 only at \$t = (\d+)\$", text, "t below 1.1")) == below == 1751
+    low, high = stated(r"first hundred steps would be ([\d.]+ to [\d.]+) times", text, "the range").split(" to ")
+    first_hundred = values[:100]
+    assert float(low) == int(min(first_hundred)) == 3 and float(high) == round(float(max(first_hundred)), 1)
+
+
+def test_lesson_8_small_weights_shrink_tanh_by_4_5_and_relu_by_6_3_per_layer():
+    """With N(0, 0.01²) weights and 500 units a layer multiplies the activations' scale by
+    sqrt(500)·0.01 for tanh (linear near 0) and by that times sqrt(1/2) for ReLU: factors 4.47 and
+    6.32 per layer, not 'about 5' for both; measured on the lesson's 10-layer stack."""
+    text = markdown("08-initialisation")
+    assert "factor of about 5 per layer" not in text
+    tanh_f, relu_f = 1 / (np.sqrt(500) * 0.01), 1 / (np.sqrt(500) * 0.01 * np.sqrt(0.5))
+    assert float(stated(r"about ([\d.]+) per layer for tanh", text, "tanh's factor")) == round(tanh_f, 1)
+    assert float(stated(r"and\s+about ([\d.]+) for ReLU", text, "ReLU's factor")) == round(relu_f, 1)
+    assert float(stated(r"0\.01\) \\approx ([\d.]+)\$", text, "tanh's formula")) == round(tanh_f, 2)
+    assert float(stated(r"\\sqrt\{1/2\}\) \\approx ([\d.]+)\$", text, "ReLU's formula")) == round(relu_f, 2)
+    for name, factor, tol in (("tanh", tanh_f, 0.05), ("relu", relu_f, 0.3)):
+        for seed in (0, 1):
+            prop = nn.propagate(10, 500, name, 0.01, rng=np.random.default_rng(seed), n=100)
+            std = np.array([a.std() for a in prop.acts])
+            measured = float(np.exp(np.mean(np.log(std[:-1] / std[1:]))))
+            assert abs(measured - factor) < tol, (name, seed, measured, factor)
+
+
+def test_lesson_4_a_dead_unit_stays_dead_only_while_its_inputs_stay_fixed():
+    """A dead ReLU unit gets zero gradient, so its own weights never move; in a first layer (its
+    inputs the data) it stays dead, but a dead unit of a second layer comes back when the first
+    layer, trained by the other units' gradients, changes its inputs (seeded)."""
+    text = markdown("04-relu-family")
+    assert "never changes a dead unit again: it never recovers" not in text
+    assert "as long as its inputs stay the same it\nstays dead" in text
+    assert "deeper layer can come back when the layers below it learn" in text
+    r = np.random.default_rng(11)
+    X, y = r.normal(size=(64, 3)), r.normal(size=64)
+    W1, b1 = r.normal(size=(3, 4)) * 0.7, np.zeros(4)
+    W2, b2 = r.normal(size=(4, 3)) * 0.7, np.array([0.0, 0.0, -1.0])
+    v = r.normal(size=3)
+    own = (W2[:, 2].copy(), b2[2])
+    revived = None
+    for step in range(200):
+        Z1 = X @ W1 + b1
+        H = np.maximum(Z1, 0.0)
+        Z2 = H @ W2 + b2
+        if step == 0:
+            assert np.all(Z2[:, 2] <= 0), "unit 3 of layer 2 should start dead on every input"
+        if np.any(Z2[:, 2] > 0):
+            revived = step
+            break
+        dZ2 = (2 / len(y)) * np.outer(np.maximum(Z2, 0.0) @ v - y, v) * (Z2 > 0)
+        dZ1 = (dZ2 @ W2.T) * (Z1 > 0)
+        assert not np.any(dZ2[:, 2]), "a dead unit gets zero gradient"
+        W1, b1 = W1 - 0.5 * X.T @ dZ1, b1 - 0.5 * dZ1.sum(axis=0)
+        W2, b2 = W2 - 0.5 * H.T @ dZ2, b2 - 0.5 * dZ2.sum(axis=0)
+    assert revived == 173, revived
+    assert np.array_equal(W2[:, 2], own[0]) and b2[2] == own[1]   # its own weights never moved
