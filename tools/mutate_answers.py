@@ -193,10 +193,14 @@ def prepare(nb, answer):
             if cell.cell_type != "code" or cell.source.lstrip().startswith(("%", "!")):
                 continue
             try:
-                _quiet(_run, cell.source, namespace, f"<cell {i}>")
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    _quiet(exec, compile(cell.source, f"<cell {i}>", "exec"), namespace)
             except Exception as exc:  # noqa: BLE001 - a demo cell failing is reported, not fatal
                 print(f"  (cell {i} before the answer failed with the solution: "
                       f"{type(exc).__name__}: {str(exc)[:120]})", file=sys.stderr)
+            if "matplotlib.pyplot" in sys.modules:
+                sys.modules["matplotlib.pyplot"].close("all")
     finally:
         os.chdir(cwd)
     return namespace, nb.cells[index].source, tests
