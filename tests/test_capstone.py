@@ -83,3 +83,37 @@ def test_graded_broken_backward_fails_with_the_checks_messages(tmp_path_factory)
     assert "backward(" in messages["test_backward_visible"], messages
     for gid in ("test_train_visible", "test_train_hidden"):
         assert "at least 95 % needed" in messages[gid], messages
+
+
+@pytest.mark.notebooks
+def test_train_keeps_the_history_and_calls_the_initialiser_it_is_given():
+    """Two arguments of train() the grader cannot check through the kernel (a list the kernel
+    appends to comes back unchanged; a callable made by a test cannot cross): checked here on the
+    solution. history gets one mean mini-batch loss per epoch; a custom initialiser is called once
+    with the layer sizes and the run's generator, and its weights are where training starts."""
+    import numpy as np
+
+    nb = nbformat.read(str(NOTEBOOK), as_version=4)
+    ns = {}
+    for cell in nb.cells:
+        meta = nbgrader_meta(cell)
+        if cell.cell_type == "code" and (meta.get("grade_id", "").startswith("context") or meta.get("solution")):
+            exec(compile(cell.source, f"<{meta.get('grade_id')}>", "exec"), ns)
+    X, y = ns["X_train"][:320], ns["y_train"][:320]
+    history = []
+    ns["train"](X, y, 1, hidden=(16,), epochs=3, history=history)
+    assert len(history) == 3 and all(isinstance(h, float) for h in history)
+    assert 1.0 < history[0] < 3.0 and history[2] < history[0]          # a mean loss, not a sum
+    calls = []
+
+    def initialiser(sizes, rng):
+        calls.append((list(sizes), type(rng).__name__))
+        return [(np.full((i, o), 0.01), np.full(o, 0.5)) for i, o in zip(sizes[:-1], sizes[1:])]
+
+    start = ns["train"](X, y, 1, hidden=(16,), epochs=0, initialiser=initialiser)
+    assert calls == [([64, 16, 10], "Generator")]
+    assert all(np.array_equal(W, np.full(W.shape, 0.01)) and np.array_equal(b, np.full(b.shape, 0.5))
+               for W, b in start)
+    trained = ns["train"](X, y, 1, hidden=(16,), epochs=1, initialiser=initialiser)
+    default = ns["train"](X, y, 1, hidden=(16,), epochs=1)
+    assert not np.allclose(trained[0][0], default[0][0])
