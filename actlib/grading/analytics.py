@@ -362,18 +362,20 @@ def attempted(data, student, ex):
 
 
 def mistake_table(data):
-    """Per code exercise, its wrong attempts grouped by `mistake_of`: one dict per (exercise,
-    mistake) with the students, their share of the exercise's attempts and an example; in the
+    """Per code exercise, its wrong attempts grouped by `mistake_of` (each student once, by the
+    first of the exercise's test cells they fail): one dict per (exercise, mistake) with the
+    students, their share of the exercise's attempts and an example; in the
     order of `difficulty`, the most frequent mistake first."""
     rows = []
     for d in difficulty(data):
         ex = next(e for e in data.exercises if e.notebook == d["notebook"] and e.answer == d["answer"])
-        groups = {}
-        for c in ex.cells:
+        groups, seen = {}, set()
+        for c in ex.cells:      # a student counts once: the mistake of their first failing cell
             for student, message in data.errors.get((ex.notebook, c), []):
                 kind = mistake_of(message)
-                if kind is None or not attempted(data, student, ex):
+                if kind is None or student in seen or not attempted(data, student, ex):
                     continue
+                seen.add(student)
                 g = groups.setdefault(kind, {"students": set(), "example": message})
                 g["students"].add(student)
         for kind, g in sorted(groups.items(), key=lambda kv: (-len(kv[1]["students"]), kv[0])):
