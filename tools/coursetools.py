@@ -129,8 +129,8 @@ def auto_totals(scores):
 
 class Formgrader:
     """nbgrader's Formgrader (the instructor's hand-grading pages in JupyterLab) on a course,
-    served by a Jupyter server started in the course root, and driven through the REST API its
-    pages call (``/formgrader/api/...``). Use as a context manager; the server is stopped on
+    served by ``actcourse formgrader`` (started from a folder inside the course, as an
+    instructor would), and driven through the REST API its pages call (``/formgrader/api/...``). Use as a context manager; the server is stopped on
     exit. ``start`` returns at once; the first request waits until the server answers."""
 
     def __init__(self, root, timeout=120):
@@ -154,11 +154,11 @@ class Formgrader:
         env = dict(os.environ)
         env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
         with open(self.log, "wb") as out:
+            # the documented command: actcourse formgrader (JupyterLab at the Formgrader)
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "jupyter_server", "--no-browser", f"--port={self.port}",
-                 "--ip=127.0.0.1", f"--IdentityProvider.token={self.token}",
-                 f"--ServerApp.root_dir={self.root}", "--allow-root"],
-                cwd=self.root, stdout=out, stderr=subprocess.STDOUT, env=env)
+                [str(Path(sys.executable).parent / "actcourse"), "formgrader", "--no-browser",
+                 "--port", str(self.port), f"--IdentityProvider.token={self.token}"],
+                cwd=self.root / "source", stdout=out, stderr=subprocess.STDOUT, env=env)
         return self
 
     def __enter__(self):

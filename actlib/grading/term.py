@@ -752,13 +752,13 @@ class Term:
         """Copy notebooks/<assignment> to the exchange's outbound folder, unless it is there
         already unchanged (or ``force``)."""
         self.check_assignment(assignment)
-        if not self.ensure_recorded(assignment, "release"):
-            return
         reason = self.ensure_exchange()
         if reason:
             self.fail("release", assignment, reason)
             return
         if not self.check_exchange_owner("release"):
+            return
+        if not self.ensure_recorded(assignment, "release"):
             return
         outbound = self.exchange / self.course_id / "outbound" / assignment
         local = self.root / "notebooks" / assignment
@@ -1257,7 +1257,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see {self.prog} --help)\n")
 
 
-def _parser():
+def _parser(prog="term.py"):
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--root", default=".", metavar="DIR",
                         help="the course directory (default: the current folder)")
@@ -1269,17 +1269,17 @@ def _parser():
     common.add_argument("--schedule", metavar="CSV",
                         help=f"due dates and late penalties (default: {SCHEDULE_NAME} in the "
                              f"course root, if it exists; columns {','.join(SCHEDULE_COLUMNS)})")
-    parser = _Parser(prog="term.py", description="The instructor's term, one step at a time: "
-                     "python tools/term.py STEP, run from the course root.",
+    parser = _Parser(prog=prog, description="The instructor's term, one step at a time: "
+                     "python tools/term.py STEP (or actcourse STEP), run from the course root.",
                      epilog="Each step does only what is missing or out of date and can be rerun. "
                             "Exit status: 0 all done, 1 something failed (one line each), "
-                            "2 usage error. 'term.py STEP --help' describes a step.")
+                            f"2 usage error. '{prog} STEP --help' describes a step.")
     sub = parser.add_subparsers(dest="step", metavar="STEP", parser_class=_Parser)
     sub.required = True
 
     def add(name, help_, description):
         return sub.add_parser(name, parents=[common], help=help_,
-                              description=f"term.py {name}: {description}")
+                              description=f"{prog} {name}: {description}")
 
     p = add("setup", "record assignments and students in the gradebook; make the exchange",
             "record every assignment of source/ in the gradebook (its notebooks and graded cells, "
@@ -1368,9 +1368,9 @@ def _parser():
     return parser
 
 
-def main(argv=None):
+def main(argv=None, prog="term.py"):
     """Run one step of the term from the command line; return the exit status."""
-    args = _parser().parse_args(argv)
+    args = _parser(prog).parse_args(argv)
     say = lambda line: print(line, flush=True)  # noqa: E731
     try:
         for name in ("roster", "to", "schedule"):  # paths given relative to where the command runs
