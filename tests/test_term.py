@@ -641,3 +641,60 @@ def test_an_unknown_assignment_is_one_line_and_status_2(scratch, args):
     status, output = run_term(scratch, *args)
     assert status == 2, output
     assert output.count("\n") == 1 and "unknown assignment" in output and "01-neuron" in output
+
+
+@pytest.mark.parametrize("schedule, problem", [
+    ("assignment,deadline\n01-neuron,2026-10-05\n", "the header must be assignment,due,late_penalty"),
+    ("assignment,due\n01-neuron,next monday\n", "due date 'next monday' is not ISO 8601"),
+    ("assignment,due,late_penalty\n01-neuron,2026-10-05,half\n", "late_penalty 'half' is not none, zero or N%/day"),
+    ("assignment,due\n01-neuron,2026-10-05\n01-neuron,2026-10-06\n", "01-neuron is scheduled twice"),
+])
+def test_a_bad_schedule_is_one_line_and_status_2(scratch, tmp_path, schedule, problem):
+    path = tmp_path / "schedule.csv"
+    path.write_text(schedule, encoding="utf-8")
+    status, output = run_term(scratch, "setup", "--schedule", str(path), "--no-exchange")
+    assert status == 2, output
+    assert output.count("\n") == 1 and output.startswith("error: schedule ") and problem in output, output
+
+
+def test_late_penalties_follow_the_policy():
+    from actlib.grading.term import late_penalty, late_text, parse_penalty, read_schedule
+
+    assert late_penalty("10%/day", 11.0, 60) == pytest.approx(1.1)
+    assert late_penalty("10%/day", 11.0, 86400 + 1) == pytest.approx(2.2)   # a started day
+    assert late_penalty("50%/day", 4.0, 5 * 86400) == 4.0                    # at most the score
+    assert late_penalty("zero", 7.0, 1) == 7.0 and late_penalty("none", 7.0, 99) is None
+    assert late_penalty("zero", 7.0, 0) is None
+    assert parse_penalty("12.5 % / day") == "12.5%/day" and parse_penalty("150%/day") is None
+    assert late_text(20 * 60) == "20 min late" and late_text(0) == ""
+    assert late_text(86400 + 3 * 3600 + 1) == "1 d 3 h late"
+
+
+def test_a_deadline_with_an_offset_is_stored_in_utc(tmp_path):
+    import datetime
+
+    from actlib.grading.term import read_schedule
+
+    path = tmp_path / "s.csv"
+    path.write_text("assignment,due,late_penalty\n01-neuron,2026-10-05T23:59+02:00,zero\n")
+    assert read_schedule(path) == {"01-neuron": {"due": datetime.datetime(2026, 10, 5, 21, 59),
+                                                 "penalty": "zero"}}
+
+
+def test_a_course_folder_in_the_exchange_owned_by_another_account_is_one_line(scratch, tmp_path):
+    """The term and the hub collided on one exchange: nbgrader's own message was a traceback
+    ending "You don't own the directory"."""
+    if os.geteuid() != 0:
+        reason = "needs root to give the folder another owner"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    exchange = tmp_path / "exchange"
+    (exchange / COURSE).mkdir(parents=True)
+    exchange.chmod(0o1777)
+    os.chown(exchange / COURSE, 61009, 61009)
+    status, output = run_term(scratch, "release", A, "--exchange", str(exchange))
+    assert status == 1, output
+    assert re.match(rf"FAILED release {COURSE}: the exchange's course folder {exchange / COURSE} "
+                    rf"belongs to uid 61009, not to you \(root\): one course, one exchange", output), output
+    assert "Traceback" not in output and "You don't own" not in output
