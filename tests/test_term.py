@@ -200,6 +200,20 @@ def term(tmp_path_factory):
         return out[name]
 
     formgrader = Formgrader(root).start()   # JupyterLab's Formgrader, starting meanwhile
+    # nbgrader's log lines and Python's warnings while the term runs (none may be stray)
+    import gc
+    import logging
+    import warnings
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            logged.append(record.getMessage())
+
+    logged, keep = [], Keep(logging.WARNING)
+    logging.getLogger("traitlets").addHandler(keep)
+    caught = warnings.catch_warnings(record=True)
+    warned = caught.__enter__()
+    warnings.simplefilter("always")
     try:
         step("setup", "setup", "--roster", str(roster), "--assignment", A)
         step("release", "release", A)
@@ -255,12 +269,16 @@ def term(tmp_path_factory):
              "--schedule", str(schedule))
         step("status", "status", A, "--schedule", str(schedule))
         report = write_report(root, A, base / "report")
+        gc.collect()
     finally:
         formgrader.close()
+        caught.__exit__(None, None, None)
+        logging.getLogger("traitlets").removeHandler(keep)
     return {"root": root, "exchange": exchange, "base": base, "out": out, "hand": hand,
             "fetched": fetched, "late_fetched": late_fetched, "solution": solution,
             "csv": base / "exports" / "grades.csv", "lms": base / "exports" / "lms.csv",
-            "report": report, "early_report": early_report}
+            "report": report, "early_report": early_report, "logged": logged,
+            "warned": [f"{w.category.__name__}: {w.message}" for w in warned]}
 
 
 def _ok(term, name):
@@ -281,6 +299,15 @@ def test_every_step_succeeds_or_fails_as_it_should(term):
             f"term.py {name} exited {status}:\n{output}"
         assert "Traceback" not in output, output
     assert "already released" in _ok(term, "release again")
+
+
+def test_the_term_logs_no_stray_warning(term):
+    """nbgrader's feedback warned "Config option `display_data_priority` not recognized by
+    `HideHiddenTests`" for every page. (The grader's "coroutine ... never awaited" comes from
+    actlib/grading/grader/sandbox.py, which is being rewritten: not checked here.)"""
+    assert term["logged"], "the log of the term was not captured"
+    stray = [line for line in term["logged"] + term["warned"] if "display_data_priority" in line]
+    assert not stray, stray
 
 
 def test_students_submit_under_their_own_ids(term):

@@ -2,6 +2,7 @@
 import json
 
 import nbformat
+import pytest
 
 from actlib.grading.grader import batch
 from coursetools import auto_totals, output_problems
@@ -126,6 +127,7 @@ def test_one_command_lists_every_step_in_term_order():
         assert status == 0 and "usage:" in text, (name, text)
 
 
+@pytest.mark.nbgrader   # it makes a gradebook (nbgrader, alembic): seconds, not milliseconds
 def test_one_command_runs_from_any_folder_of_the_course_and_says_when_outside(tmp_path):
     from coursetools import copy_course
 
