@@ -399,8 +399,9 @@ def test_report_goes_to_the_git_ignored_reports_folder(toy):
 @pytest.mark.nbgrader
 def test_report_of_a_really_graded_class(tmp_path):
     """Three submissions of lesson 1 graded by `grade_class`: the solution, the untouched
-    release, and a realistic wrong step (``>=`` for ``>``). The step is the hardest exercise,
-    its failure messages are the grader's, and each student's grading time is logged."""
+    release, and a realistic wrong step (``>=`` for ``>``). The step is the hardest exercise
+    (half its attempts fail; the untouched release did not attempt it), its failure messages
+    are the grader's, and each student's grading time is logged."""
     from actlib.grading.grader.batch import grade_class
     from coursetools import regenerate
 
@@ -424,8 +425,11 @@ def test_report_of_a_really_graded_class(tmp_path):
     paths = write_report(root, "01-neuron")
     rows = difficulty(load_class(root, "01-neuron"))
     assert rows[0]["answer"] == "step" and rows[0]["zero_share"] == pytest.approx(2 / 3)
+    # the untouched release did not attempt it: apart, not one of the failing attempts
+    assert (rows[0]["attempted"], rows[0]["not_attempted"], rows[0]["attempt_fail_share"]) == \
+        (2, 1, 0.5)
     fails = [r for r in read_csv(paths["failures"]) if r["test_cell"] == "test_step_visible"]
-    assert {r["students"] for r in fails} == {"untouched", "wrong"}
+    assert {r["students"] for r in fails} == {"wrong"}
     assert any("wrong" in r["students"] and "#" in r["message"] for r in fails)
     times = {r["student"]: r["seconds"] for r in read_csv(paths["grading_times"])}
     assert sorted(times) == ["solution", "untouched", "wrong"] and all(
