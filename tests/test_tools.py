@@ -2,7 +2,6 @@
 import json
 
 import nbformat
-import pytest
 
 from actlib.grading.grader import batch
 from coursetools import auto_totals, output_problems
@@ -127,15 +126,20 @@ def test_one_command_lists_every_step_in_term_order():
         assert status == 0 and "usage:" in text, (name, text)
 
 
-@pytest.mark.nbgrader   # it makes a gradebook (nbgrader, alembic): seconds, not milliseconds
 def test_one_command_runs_from_any_folder_of_the_course_and_says_when_outside(tmp_path):
-    from coursetools import copy_course
+    """From a folder deep inside a course, actcourse finds that course: the assignments it
+    names are the ones of that course's source/ (a course made here with one assignment)."""
+    import shutil
 
-    course = copy_course(tmp_path / "course")
-    status, out = _actcourse("status", "01-neuron", "--exchange", str(tmp_path / "ex"),
-                             cwd=course / "notebooks" / "01-neuron")
-    assert status == 0 and out.startswith("01-neuron:"), out
-    assert (course / "gradebook.db").is_file()        # the course's, not the current folder's
+    from coursetools import ROOT
+
+    course = tmp_path / "course"
+    (course / "source" / "07-only-here" / "deep").mkdir(parents=True)
+    shutil.copy2(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
+    nbformat.write(nbformat.v4.new_notebook(), str(course / "source" / "07-only-here" / "x.ipynb"))
+    status, out = _actcourse("grade", "nope", cwd=course / "source" / "07-only-here" / "deep")
+    assert status == 2, out
+    assert out == "error: unknown assignment 'nope': source/ has 07-only-here\n", out
     status, out = _actcourse("status", cwd=tmp_path)
     assert status == 2 and out.count("\n") == 1 and "is not inside a course" in out, out
     status, out = _actcourse("grades", cwd=course)
