@@ -93,6 +93,29 @@ def test_setup_rejects_bad_arguments_before_changing_anything(monkeypatch, capsy
     assert list(tmp_path.iterdir()) == []
 
 
+def test_setup_refuses_an_exchange_whose_course_folder_is_someone_elses(monkeypatch, capsys,
+                                                                       tmp_path):
+    """After a term run as root, the hub's instructor could not release ("You don't own the
+    directory"): setup says so first, in one line, and changes nothing."""
+    if os.geteuid() != 0:
+        reason = "needs root to give the folder another owner"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    box = tmp_path / "exchange" / COURSE
+    box.mkdir(parents=True)
+    os.chown(box, 61009, 61009)
+    status, err = run_main(monkeypatch, capsys, ["setup", "--state", str(tmp_path / "state"),
+                                                 "--instructor", "no-such-teacher",
+                                                 "--exchange", str(tmp_path / "exchange")], euid=0)
+    assert status == 2 and err.count("\n") == 1, err
+    assert err.startswith(f"tools/hub.py setup: {box} belongs to uid 61009, not to the instructor "
+                          f"no-such-teacher: one course, one exchange."), err
+    assert not (tmp_path / "state").exists()
+    with pytest.raises(KeyError):
+        pwd.getpwnam("no-such-teacher")
+
+
 def test_start_before_setup_says_what_to_do(monkeypatch, capsys, tmp_path):
     status, err = run_main(monkeypatch, capsys, ["start", "--state", str(tmp_path)], euid=0)
     assert status == 2

@@ -407,14 +407,8 @@ def setup(args):
     for tool in ("useradd", "chpasswd", "runuser", "groupadd", "usermod"):
         if shutil.which(tool) is None:
             raise HubError(f"{tool} is missing (Debian: apt-get install passwd util-linux)")
-    python = base_python(args.python)
-    proxy = install_proxy()
-
     state = Path(args.state).resolve()
     exchange = Path(args.exchange).resolve()
-    previous = {}
-    with contextlib.suppress(HubError, ValueError):
-        previous = read_settings(state)
     # One course, one exchange: a course folder there that another account owns (a term run as
     # root, another instructor) would make the instructor's release fail.
     course_box = exchange / COURSE_ID
@@ -425,6 +419,11 @@ def setup(args):
             raise HubError(f"{course_box} belongs to {_user(owner)}, not to the instructor "
                            f"{instructor}: one course, one exchange. If no one else uses it, "
                            f"remove it (rm -r {course_box}); otherwise pass another --exchange")
+    python = base_python(args.python)
+    proxy = install_proxy()
+    previous = {}
+    with contextlib.suppress(HubError, ValueError):
+        previous = read_settings(state)
     protect_repository()
     state_made = not state.exists()
     hub_state = state / "hub"
