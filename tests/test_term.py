@@ -341,6 +341,9 @@ def test_students_submit_under_their_own_ids(term):
 def test_grade_rerun_grades_nothing(term):
     first = _failed(term, "grade")
     assert re.search(r"graded\s+alice: 11 / 11", first), first
+    # the next step named is one that exists (nbgrader 0.9 has no `nbgrader formgrade`)
+    assert "next: grade the written answers in the Formgrader (actcourse formgrader" in first
+    assert not [n for n, (_, out) in term["out"].items() if "nbgrader formgrade" in out]
     assert re.search(r"graded\s+bob: 9 / 11", first), first
     assert re.search(r"^FAILED grade dave: .*not a readable notebook", first, flags=re.M), first
     again = _failed(term, "grade again")

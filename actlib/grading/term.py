@@ -55,7 +55,8 @@ EXPORT_COLUMNS = ("assignment", "duedate", "timestamp", "student_id", "last_name
                   "email", "raw_score", "late_submission_penalty", "score", "max_score",
                   "answers_to_grade_by_hand", "status", "late", "note")
 # Where the written answers are graded by hand (nbgrader >= 0.9 has no `nbgrader formgrade`).
-FORMGRADER = "the Formgrader in the instructor's JupyterLab (Nbgrader menu > Formgrader)"
+FORMGRADER = ("the Formgrader (actcourse formgrader, or Nbgrader > Formgrader in the "
+              "instructor's JupyterLab)")
 
 
 class TermError(Exception):
