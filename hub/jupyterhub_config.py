@@ -7,12 +7,18 @@ Everything machine-specific (accounts, ports, folders) comes from the settings f
   proxy's API on PORT + 2. For anything beyond one machine put TLS in front (or use Zero to
   JupyterHub, see the README).
 - Logins: PAM (system accounts and their passwords); only the course's accounts may log in.
+  JupyterHub groups name the roles: ``instructors``, ``graders`` (teaching assistants) and
+  ``students``; no account is a hub admin.
 - Servers: one per account, started as that account (LocalProcessSpawner, hub as root). The
   instructor's server runs in the instructor's course folder, so nbgrader's instructor tools
   (formgrader) load the course's ``nbgrader_config.py``; students' servers run in their home
   with the course's student configuration (``jupyter-student/``: no formgrader, no course list,
   no create-assignment; the assignment list pointed at the course). Both point nbgrader at the
-  shared exchange.
+  shared exchange. Teaching assistants' servers are the instructor's (same folder, same tools);
+  the instructor's and theirs run with umask 007, so what one grades the other can change, and
+  nobody else can read. What keeps assistants from releasing is the exchange: its course
+  folders belong to the instructor (tools/hub.py setup), and nbgrader releases only into
+  folders one owns.
 - The proxy: configurable-http-proxy, JupyterHub's default and reference proxy, pinned in
   ``hub/package-lock.json`` and installed with ``npm ci`` by ``tools/hub.py setup``. It is what
   JupyterHub is developed and tested with, and Node.js >= 20 is a Debian package (and on CI).
@@ -33,7 +39,9 @@ with open(settings_file, encoding="utf-8") as f:
     settings = json.load(f)
 state = os.path.join(settings["state"], "hub")
 instructor = settings["instructor"]
+tas = settings.get("tas", [])
 students = settings["students"]
+staff = {instructor, *tas}
 
 # --- network: loopback only ------------------------------------------------------------------
 c.JupyterHub.ip = "127.0.0.1"
@@ -55,7 +63,10 @@ c.JupyterHub.cleanup_proxy = True
 
 # --- who logs in -----------------------------------------------------------------------------
 c.JupyterHub.authenticator_class = "pam"
-c.Authenticator.allowed_users = {instructor, *students}
+c.Authenticator.allowed_users = {instructor, *tas, *students}
+c.JupyterHub.load_groups = {"instructors": {"users": [instructor]},
+                            "graders": {"users": list(tas)},
+                            "students": {"users": list(students)}}
 c.Authenticator.admin_users = set()  # no account may open another's server
 c.PAMAuthenticator.open_sessions = False
 
@@ -68,9 +79,12 @@ class CourseSpawner(LocalProcessSpawner):
     def make_preexec_fn(self, name):
         preexec = super().make_preexec_fn(name)
         folder = self.notebook_dir
+        shared = name in staff
 
         def start_in_notebook_folder():
             preexec()
+            if shared:
+                os.umask(0o007)     # the course's files stay the graders' group's, no one else's
             if folder:
                 os.chdir(folder)
 
@@ -84,7 +98,7 @@ def configure_server(spawner):
     env = {
         "PATH": f"{bin_dir}:/usr/local/bin:/usr/bin:/bin",
     }
-    if name == instructor:
+    if name in staff:
         spawner.notebook_dir = settings["course"]
         env["JUPYTER_CONFIG_PATH"] = settings["instructor_config"]
     else:

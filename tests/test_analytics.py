@@ -174,6 +174,12 @@ def build_toy_course(root):
     _log_results(root, A, [Result(student(0), True, "first try", 99.0)], 2)
     _log_results(root, A, [Result(student(i), True, "graded", SECONDS[i])
                            for i in range(N_STUDENTS)], 2)
+    # a malformed submission, collected but never graded, and one whose grading failed
+    broken = root / "submitted" / "broken" / A
+    broken.mkdir(parents=True)
+    (broken / f"{A}.ipynb").write_text('{"cells": [', encoding="utf-8")
+    _log_results(root, A, [Result("broken", False, "toy.ipynb is not a readable notebook", 0.1),
+                           Result("hung", False, "stopped after 1800 s", 1800.0)], 2)
     return root
 
 
@@ -393,8 +399,9 @@ def test_report_goes_to_the_git_ignored_reports_folder(toy):
 @pytest.mark.nbgrader
 def test_report_of_a_really_graded_class(tmp_path):
     """Three submissions of lesson 1 graded by `grade_class`: the solution, the untouched
-    release, and a realistic wrong step (``>=`` for ``>``). The step is the hardest exercise,
-    its failure messages are the grader's, and each student's grading time is logged."""
+    release, and a realistic wrong step (``>=`` for ``>``). The step is the hardest exercise
+    (half its attempts fail; the untouched release did not attempt it), its failure messages
+    are the grader's, and each student's grading time is logged."""
     from actlib.grading.grader.batch import grade_class
     from coursetools import regenerate
 
@@ -418,11 +425,89 @@ def test_report_of_a_really_graded_class(tmp_path):
     paths = write_report(root, "01-neuron")
     rows = difficulty(load_class(root, "01-neuron"))
     assert rows[0]["answer"] == "step" and rows[0]["zero_share"] == pytest.approx(2 / 3)
+    # the untouched release did not attempt it: apart, not one of the failing attempts
+    assert (rows[0]["attempted"], rows[0]["not_attempted"], rows[0]["attempt_fail_share"]) == \
+        (2, 1, 0.5)
     fails = [r for r in read_csv(paths["failures"]) if r["test_cell"] == "test_step_visible"]
-    assert {r["students"] for r in fails} == {"untouched", "wrong"}
+    assert {r["students"] for r in fails} == {"wrong"}
     assert any("wrong" in r["students"] and "#" in r["message"] for r in fails)
     times = {r["student"]: r["seconds"] for r in read_csv(paths["grading_times"])}
     assert sorted(times) == ["solution", "untouched", "wrong"] and all(
         float(s) > 0 for s in times.values())
     assert json.loads((root / GRADING_LOG).read_text().splitlines()[0])["assignment"] == \
         "01-neuron"
+
+
+# ------------------------------------------------------------------------------ what to reteach
+
+def test_not_attempted_is_apart_from_wrong(toy):
+    root, paths = toy
+    rows = {r["exercise"]: r for r in difficulty(load_class(root, A))}
+    # student 3 left 9.1 as released (NotImplementedError): not attempted, not a wrong answer
+    assert (rows["9.1"]["attempted"], rows["9.1"]["not_attempted"]) == (N_STUDENTS - 1, 1)
+    assert rows["9.1"]["attempt_fail_share"] == 0.0
+    assert rows["9.2"]["attempt_fail_share"] == pytest.approx(len(HARD_FAIL) / N_STUDENTS)
+    cells = {r["test_cell"] for r in failure_table(load_class(root, A))}
+    assert "test_easy_visible" not in cells, "a not-attempted exercise is in the failure table"
+    page = paths["html"].read_text(encoding="utf-8")
+    assert "not attempted" in page and "attempts failing" in page
+
+
+def _class(errors, scores):
+    """A ClassData of two one-cell exercises, a and b, each worth 1 point."""
+    exercises = [analytics.Exercise("nb", x, f"1.{i}", x, "code", [f"test_{x}_visible"])
+                 for i, x in enumerate("ab", start=1)]
+    students = sorted(scores)
+    grades = {s: {("nb", f"test_{x}_visible"): {"score": scores[s][i], "max_score": 1.0,
+                                               "cell_type": "code", "needs_manual_grade": False,
+                                               "auto_score": scores[s][i], "manual_score": None}
+                  for i, x in enumerate("ab")} for s in students}
+    return analytics.ClassData("t", exercises, students, grades,
+                               {s: (sum(scores[s]), 2.0) for s in students}, errors, [], {})
+
+
+def test_exercises_rank_by_the_share_of_attempts_that_fail():
+    """b: three of four never reached it (lowest mean score) but its one attempt is right;
+    a: everyone tried it and one in four is wrong. a is the one to reteach."""
+    stub = "NotImplementedError: "
+    data = _class({("nb", "test_a_visible"): [("s1", "AssertionError: a(#) is wrong")],
+                   ("nb", "test_b_visible"): [(s, stub) for s in ("s2", "s3", "s4")]},
+                  {"s1": (0.0, 1.0), "s2": (1.0, 0.0), "s3": (1.0, 0.0), "s4": (1.0, 0.0)})
+    rows = difficulty(data)
+    assert [r["answer"] for r in rows] == ["a", "b"], rows
+    assert (rows[1]["attempted"], rows[1]["not_attempted"], rows[1]["attempt_fail_share"]) \
+        == (1, 3, 0.0)
+    assert rows[0]["mean_fraction"] > rows[1]["mean_fraction"]   # the old ranking was wrong
+    assert analytics.mistake_table(data)[0]["mistake"] == "wrong values"
+
+
+@pytest.mark.parametrize("message, mistake", [
+    ("AssertionError: relu_grad([-1.0, 0.0] (shape (2,), dtype float64)) is wrong at index (1,) "
+     "(input 0.0): expected 0.0, got 1.0 (tolerance: rtol=1e-09, atol=1e-12). Convention: "
+     "ReLU'(0) = 0.", "wrong values (convention: ReLU'(0) = 0)"),
+    ("AssertionError: adam: likely convention mix-up: epsilon inside the square root (step 3)",
+     "convention mix-up: epsilon inside the square root"),
+    ("AssertionError: softmax(x) has shape (3,), expected shape (2, 3).", "wrong shape"),
+    ("AssertionError: sigmoid(x) emitted a warning: overflow encountered in exp.",
+     "overflow or a numerical warning"),
+    ("AssertionError: write the sigmoid: `activations.sigmoid` is not available inside "
+     "`sigmoid_stable`", "called the course's own implementation"),
+    ("NameError: name 'h' is not defined", "NameError raised"),
+    ("AssertionError: `step` is not answered yet: write your answer in its cell", None),
+    ("NotImplementedError: ", None),
+])
+def test_mistakes_are_named_by_what_the_checks_say(message, mistake):
+    assert analytics.mistake_of(message) == mistake
+
+
+def test_every_submission_that_could_not_be_graded_is_listed(toy):
+    root, paths = toy
+    data = load_class(root, A)
+    reasons = dict(data.not_graded)
+    assert sorted(reasons) == ["broken", "hung"], reasons
+    assert "not a readable notebook" in reasons["broken"]
+    assert reasons["hung"] == "stopped after 1800 s"
+    assert {r["student"] for r in read_csv(paths["not_graded"])} == {"broken", "hung"}
+    page = paths["html"].read_text(encoding="utf-8")
+    assert "2 submission(s) could not be graded" in page and "stopped after 1800 s" in page
+    assert "broken" not in {r["student"] for r in read_csv(paths["scores"])}

@@ -57,12 +57,15 @@ def test_help_names_the_commands():
     result = subprocess.run([sys.executable, str(HUB_SCRIPT), "--help"], capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    for command in ("setup", "start", "stop"):
+    for command in ("setup", "start", "stop", "teardown"):
         assert command in result.stdout
     result = subprocess.run([sys.executable, str(HUB_SCRIPT), "setup", "--help"],
                             capture_output=True, text=True, timeout=60)
-    for option in ("--instructor", "--students", "--exchange", "--port"):
+    for option in ("--instructor", "--students", "--tas", "--exchange", "--port"):
         assert option in result.stdout
+    result = subprocess.run([sys.executable, str(HUB_SCRIPT), "teardown", "--help"],
+                            capture_output=True, text=True, timeout=60)
+    assert "--yes" in result.stdout and "--keep-env" in result.stdout
 
 
 def test_setup_without_root_says_so_in_one_line(monkeypatch, capsys, tmp_path):
@@ -78,6 +81,8 @@ def test_setup_without_root_says_so_in_one_line(monkeypatch, capsys, tmp_path):
     (["--instructor", "t", "--students", "a,t"], "t cannot be both the instructor and a student"),
     (["--instructor", "t", "--students", "a,a"], "a student is named twice in --students"),
     (["--instructor", "t", "--port", "80"], "--port 80 is out of range"),
+    (["--instructor", "t", "--students", "a", "--tas", "a"],
+     "a cannot be a teaching assistant and also the instructor or a student"),
 ])
 def test_setup_rejects_bad_arguments_before_changing_anything(monkeypatch, capsys, tmp_path,
                                                               argv, message):
@@ -86,6 +91,29 @@ def test_setup_rejects_bad_arguments_before_changing_anything(monkeypatch, capsy
     assert status == 2
     assert err.startswith(f"tools/hub.py setup: {message}") and err.count("\n") == 1, err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_setup_refuses_an_exchange_whose_course_folder_is_someone_elses(monkeypatch, capsys,
+                                                                       tmp_path):
+    """After a term run as root, the hub's instructor could not release ("You don't own the
+    directory"): setup says so first, in one line, and changes nothing."""
+    if os.geteuid() != 0:
+        reason = "needs root to give the folder another owner"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    box = tmp_path / "exchange" / COURSE
+    box.mkdir(parents=True)
+    os.chown(box, 61009, 61009)
+    status, err = run_main(monkeypatch, capsys, ["setup", "--state", str(tmp_path / "state"),
+                                                 "--instructor", "no-such-teacher",
+                                                 "--exchange", str(tmp_path / "exchange")], euid=0)
+    assert status == 2 and err.count("\n") == 1, err
+    assert err.startswith(f"tools/hub.py setup: {box} belongs to uid 61009, not to the instructor "
+                          f"no-such-teacher: one course, one exchange."), err
+    assert not (tmp_path / "state").exists()
+    with pytest.raises(KeyError):
+        pwd.getpwnam("no-such-teacher")
 
 
 def test_start_before_setup_says_what_to_do(monkeypatch, capsys, tmp_path):
@@ -171,15 +199,15 @@ def _remove_account(name):
 
 
 class Hub:
-    def __init__(self, state, port, instructor, students):
+    def __init__(self, state, port, instructor, students, tas=()):
         self.state, self.port = state, port
         self.url = f"http://127.0.0.1:{port}"
-        self.instructor, self.students = instructor, students
+        self.instructor, self.students, self.tas = instructor, students, list(tas)
         self.tokens = {}
 
     @property
     def accounts(self):
-        return [self.instructor, *self.students]
+        return [self.instructor, *self.tas, *self.students]
 
     def passwords(self):
         lines = (self.state / "hub" / "passwords").read_text().splitlines()
@@ -226,14 +254,16 @@ def hub():
     tag = secrets.token_hex(3)
     instructor = f"acthub-{tag}-inst"
     students = [f"acthub-{tag}-s1", f"acthub-{tag}-s2"]
+    tas = [f"acthub-{tag}-ta"]
     # Every account reads the students' configuration and the exchange in here.
     state = Path(tempfile.mkdtemp(prefix=f"actlib-hub-{tag}-", dir="/tmp"))
     os.chmod(state, 0o755)
     port = _free_base_port()
-    the_hub = Hub(state, port, instructor, students)
+    the_hub = Hub(state, port, instructor, students, tas)
     try:
         _hub_command("setup", "--state", str(state), "--env", str(ENV_CACHE),
                      "--instructor", instructor, "--students", ",".join(students),
+                     "--tas", ",".join(tas),
                      "--exchange", str(state / "exchange"), "--port", str(port), timeout=1200)
         _hub_command("start", "--state", str(state), "--timeout", "120", timeout=180)
         yield the_hub
@@ -243,6 +273,8 @@ def hub():
                            capture_output=True, timeout=120)
         for name in the_hub.accounts:
             _remove_account(name)
+        # the graders' group setup made (teardown removes it; this is for a run stopped early)
+        subprocess.run(["groupdel", f"{instructor}-graders"], capture_output=True)
         shutil.rmtree(state, ignore_errors=True)
 
 
@@ -260,7 +292,7 @@ def logged_in(hub):
         assert response.status_code == 201, response.text
         hub.tokens[name] = response.json()["token"]
         response = hub.api(name, "POST", f"/hub/api/users/{name}/server")
-        assert response.status_code in (201, 202), response.text
+        assert response.status_code in (201, 202), f"{name}: {response.text}\n{hub.log_tail()}"
     deadline = time.monotonic() + 150
     for name in hub.accounts:
         while True:
@@ -431,3 +463,119 @@ def test_an_assignment_goes_round_the_exchange(logged_in):
     assert grades[ada]["max_code_score"] > 0
     assert grades[ada]["code_score"] == grades[ada]["max_code_score"], grades[ada]
     assert grades[alan]["code_score"] == 0 and grades[alan]["autograded"], grades[alan]
+
+
+def _formgrader_grades(hub, name, student):
+    """{cell: grade dict} of ``student``'s 01-neuron as ``name``'s Formgrader shows them."""
+    subs = hub.server(name, "GET", f"/formgrader/api/submitted_notebooks/{ASSIGNMENT}/"
+                                   f"{ASSIGNMENT}")
+    assert subs.status_code == 200, hub.log_tail()
+    (sub,) = [x for x in subs.json() if x["student"] == student]
+    grades = hub.server(name, "GET", "/formgrader/api/grades", params={"submission_id": sub["id"]})
+    assert grades.status_code == 200, hub.log_tail()
+    return {g["name"]: g for g in grades.json()}
+
+
+@pytest.mark.hub
+@pytest.mark.xdist_group("hub")
+def test_a_teaching_assistant_grades_by_hand_but_cannot_release(logged_in):
+    """After the round trip above: the assistant's Formgrader grades ada's written answer (the
+    instructor sees it), and every release — of the assignment, of feedback — is refused."""
+    hub = logged_in
+    (ta,), ada = hub.tas, hub.students[0]
+    written = _formgrader_grades(hub, ta, ada)["written_step_gradient"]
+    response = hub.server(ta, "PUT", f"/formgrader/api/grade/{written['id']}",
+                          json={"manual_score": 1.5, "extra_credit": 0})
+    assert response.status_code == 200, hub.log_tail()   # e.g. a read-only gradebook
+    assert _formgrader_grades(hub, hub.instructor, ada)["written_step_gradient"][
+        "manual_score"] == 1.5
+    for path in (f"/formgrader/api/assignment/{ASSIGNMENT}/release",
+                 f"/formgrader/api/assignment/{ASSIGNMENT}/{ada}/generate_feedback",
+                 f"/formgrader/api/assignment/{ASSIGNMENT}/{ada}/release_feedback"):
+        response = hub.server(ta, "POST", path, timeout=300)
+        assert response.status_code == 200, response.text[:500]
+        if "generate_feedback" in path:
+            assert response.json()["success"], response.text[-1500:]   # grading work: allowed
+        else:
+            assert not response.json()["success"], f"the assistant could {path}"
+            assert "You don't own the directory" in json.dumps(response.json()), response.text[-800:]
+    # the instructor's status in the hub's course: graded in the Formgrader, not "changed"
+    settings = json.loads((hub.state / "hub" / "settings.json").read_text())
+    done = subprocess.run(["runuser", "-u", hub.instructor, "--",
+                           str(Path(settings["python_bin"]) / "actcourse"), "status", ASSIGNMENT,
+                           "--exchange", settings["exchange"]],
+                          cwd=settings["course"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = {line.split()[0]: line.split() for line in done.stdout.splitlines()[2:] if line.strip()}
+    assert rows[ada][-4] == "12.5/15" and rows[ada][-3] == "1/2", done.stdout   # 11 + 1.5
+    assert rows[ada][-2] == "current", done.stdout      # the feedback the assistant made
+    assert "CHANGED" not in done.stdout and "stale" not in done.stdout, done.stdout
+
+
+@pytest.mark.hub
+@pytest.mark.xdist_group("hub")
+def test_students_cannot_read_the_course_nor_the_repository(logged_in):
+    hub = logged_in
+    settings = json.loads((hub.state / "hub" / "settings.json").read_text())
+    for student in hub.students:
+        for path in (Path(settings["course"]) / "gradebook.db",
+                     Path(settings["course"]) / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+                     ROOT / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"):
+            assert _as(student, "cat", str(path)).returncode != 0, f"{student} reads {path}"
+        for folder in (Path(settings["course"]), ROOT / "solutions"):
+            assert _as(student, "ls", str(folder)).returncode != 0, f"{student} lists {folder}"
+    # the assistant reads the course (they grade it) but not the repository
+    (ta,) = hub.tas
+    assert _as(ta, "ls", settings["course"]).returncode == 0
+    assert _as(ta, "ls", str(ROOT / "solutions")).returncode != 0
+
+
+@pytest.mark.hub
+@pytest.mark.xdist_group("hub")
+def test_teardown_leaves_no_account_process_port_or_folder(logged_in):
+    """Last of the hub tests: teardown removes what setup made (the environment is kept on
+    request: it is the tests' cache)."""
+    hub = logged_in
+    settings = json.loads((hub.state / "hub" / "settings.json").read_text())
+    uids = {name: pwd.getpwnam(name).pw_uid for name in hub.accounts}
+    refused = subprocess.run([sys.executable, str(HUB_SCRIPT), "teardown", "--state",
+                              str(hub.state)], capture_output=True, text=True, timeout=60,
+                             stdin=subprocess.DEVNULL)
+    assert refused.returncode == 2 and "not confirmed" in refused.stderr, refused.stderr
+    assert (hub.state / "hub").is_dir() and pwd.getpwnam(hub.instructor)   # nothing removed
+    # the hub's log (every server's output) has no warning about nbgrader's feedback config
+    # (the "coroutine ... never awaited" warning comes from the grader's sandbox kernel manager,
+    # actlib/grading/grader/sandbox.py, which is being rewritten: not checked here)
+    log = (hub.state / "hub" / "hub.log").read_text(errors="replace")
+    stray = [line for line in log.splitlines() if "display_data_priority" in line]
+    assert not stray, "\n".join(stray[:10])
+    # through the one instructor command (actcourse hub ... runs tools/hub.py)
+    done = subprocess.run([str(Path(sys.executable).parent / "actcourse"), "hub", "teardown",
+                           "--state", str(hub.state), "--yes", "--keep-env"], cwd=ROOT / "source",
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert "nothing of the hub is left" in out, out
+    for name, uid in uids.items():
+        with pytest.raises(KeyError):
+            pwd.getpwnam(name)
+        owned = [e.name for e in Path("/proc").iterdir() if e.name.isdigit()
+                 and _stat_uid(e) == uid]
+        assert not owned, f"processes of {name} are left: {owned}"
+    import grp
+
+    with pytest.raises(KeyError):
+        grp.getgrnam(settings["graders_group"])
+    for port in (hub.port, hub.port + 1, hub.port + 2):
+        assert not _listening(port) and not hubtool.port_in_use(port), port
+    assert not (hub.state / "hub").exists() and not Path(settings["exchange"]).exists()
+    assert not Path(settings["course"]).exists()
+    assert list(hub.state.iterdir()) == [], list(hub.state.iterdir())
+    assert ENV_CACHE.is_dir()                                 # --keep-env
+
+
+def _stat_uid(entry):
+    try:
+        return entry.stat().st_uid
+    except OSError:
+        return None

@@ -90,3 +90,69 @@ def test_two(g): build(g)
     assert result.returncode == 0, result.stdout + result.stderr
     built = [line.split()[1] for line in (tmp_path / "log").read_text().splitlines()]
     assert sorted(built) == ["a", "b", "c", "d"], f"groups built {built}: split across workers"
+
+
+# ------------------------------------------------------------------------------ actcourse
+
+def _actcourse(*args, cwd):
+    """Run the installed ``actcourse`` command (the environment's bin, beside this Python)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    command = Path(sys.executable).parent / "actcourse"
+    assert command.is_file(), f"{command} is missing: pip install -e . installs it ([project.scripts])"
+    done = subprocess.run([str(command), *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "PATH": f"{command.parent}:{os.environ['PATH']}"})
+    return done.returncode, done.stdout + done.stderr
+
+
+def test_one_command_lists_every_step_in_term_order():
+    from coursetools import ROOT
+
+    from actlib.grading.cli import STEPS
+
+    status, out = _actcourse("--help", cwd=ROOT / "source")
+    assert status == 0, out
+    names = [name for name, _, _ in STEPS]
+    positions = [out.index(f". {name} ") for name in names]
+    assert positions == sorted(positions), out
+    assert names.index("setup") < names.index("release") < names.index("collect") \
+        < names.index("grade") < names.index("formgrader") < names.index("feedback") \
+        < names.index("return") < names.index("export")
+    for name in names:
+        status, text = _actcourse(name, "--help", cwd=ROOT / "source" / "01-neuron")
+        assert status == 0 and "usage:" in text, (name, text)
+
+
+def test_one_command_runs_from_any_folder_of_the_course_and_says_when_outside(tmp_path):
+    """From a folder deep inside a course, actcourse finds that course: the assignments it
+    names are the ones of that course's source/ (a course made here with one assignment)."""
+    import shutil
+
+    from coursetools import ROOT
+
+    course = tmp_path / "course"
+    (course / "source" / "07-only-here" / "deep").mkdir(parents=True)
+    shutil.copy2(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
+    nbformat.write(nbformat.v4.new_notebook(), str(course / "source" / "07-only-here" / "x.ipynb"))
+    status, out = _actcourse("grade", "nope", cwd=course / "source" / "07-only-here" / "deep")
+    assert status == 2, out
+    assert out == "error: unknown assignment 'nope': source/ has 07-only-here\n", out
+    status, out = _actcourse("status", cwd=tmp_path)
+    assert status == 2 and out.count("\n") == 1 and "is not inside a course" in out, out
+    status, out = _actcourse("grades", cwd=course)
+    assert status == 2 and "unknown step 'grades'" in out, out
+
+
+def test_regenerate_has_help_and_names_an_unknown_assignment(capsys):
+    import regenerate
+
+    try:
+        regenerate.main(["--help"])
+    except SystemExit as exc:
+        assert exc.code == 0
+    assert "solutions/ASSIGNMENT" in capsys.readouterr().out
+    assert regenerate.main(["99-nope"]) == 2
+    assert "unknown assignment(s) 99-nope" in capsys.readouterr().err

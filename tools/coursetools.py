@@ -125,3 +125,106 @@ def auto_totals(scores):
                 total += max_score
     return got, total
 
+
+
+class Formgrader:
+    """nbgrader's Formgrader (the instructor's hand-grading pages in JupyterLab) on a course,
+    served by ``actcourse formgrader`` (started from a folder inside the course, as an
+    instructor would), and driven through the REST API its pages call (``/formgrader/api/...``). Use as a context manager; the server is stopped on
+    exit. ``start`` returns at once; the first request waits until the server answers."""
+
+    def __init__(self, root, timeout=120):
+        import secrets
+        import socket
+
+        self.root, self.timeout = Path(root), timeout
+        self.token = secrets.token_hex(16)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = None
+        import tempfile
+
+        fd, name = tempfile.mkstemp(prefix="formgrader-", suffix=".log")
+        os.close(fd)
+        self.log = Path(name)
+
+    def start(self):
+        env = dict(os.environ)
+        env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+        with open(self.log, "wb") as out:
+            # the documented command: actcourse formgrader (JupyterLab at the Formgrader)
+            self.process = subprocess.Popen(
+                [str(Path(sys.executable).parent / "actcourse"), "formgrader", "--no-browser",
+                 "--port", str(self.port), f"--IdentityProvider.token={self.token}"],
+                cwd=self.root / "source", stdout=out, stderr=subprocess.STDOUT, env=env)
+        return self
+
+    def __enter__(self):
+        return self.start() if self.process is None else self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.unlink(missing_ok=True)
+
+    def request(self, method, path, body=None):
+        """(HTTP status, decoded JSON or text) of ``method path`` on the server."""
+        import json
+        import time
+        import urllib.error
+        import urllib.request
+
+        data = None if body is None else json.dumps(body).encode()
+        deadline = time.monotonic() + self.timeout
+        while True:
+            req = urllib.request.Request(self.url + path, data=data, method=method, headers={
+                "Authorization": f"token {self.token}", "Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(req, timeout=60) as response:
+                    status, text = response.status, response.read().decode()
+                break
+            except urllib.error.HTTPError as exc:
+                status, text = exc.code, exc.read().decode(errors="replace")
+                break
+            except (urllib.error.URLError, ConnectionError):
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the Formgrader's server did not answer at {self.url}: "
+                                       f"{self.log.read_text(errors='replace')[-2000:]}")
+                time.sleep(0.3)
+        try:
+            return status, json.loads(text)
+        except ValueError:
+            return status, text
+
+    def grade_by_hand(self, assignment, notebook, student, cell, score, comment=None):
+        """Give ``student``'s graded cell ``cell`` a score (and a comment) as the Formgrader's
+        grading page does: find the submitted notebook, its grade and comment ids, PUT them.
+        Returns the grade the server saved (a dict)."""
+        status, subs = self.request("GET", f"/formgrader/api/submitted_notebooks/{assignment}/"
+                                           f"{notebook}")
+        assert status == 200, (status, subs)
+        (sub,) = [s for s in subs if s["student"] == student]
+        status, grades = self.request("GET", f"/formgrader/api/grades?submission_id={sub['id']}")
+        assert status == 200, (status, grades)
+        (grade,) = [g for g in grades if g["name"] == cell]
+        status, saved = self.request("PUT", f"/formgrader/api/grade/{grade['id']}",
+                                     {"manual_score": score, "extra_credit": 0})
+        assert status == 200, (status, saved)
+        if comment is not None:
+            status, comments = self.request("GET", f"/formgrader/api/comments?submission_id="
+                                                   f"{sub['id']}")
+            (found,) = [c for c in comments if c["name"] == cell]
+            status, _ = self.request("PUT", f"/formgrader/api/comment/{found['id']}",
+                                     {"manual_comment": comment})
+            assert status == 200, status
+        return saved

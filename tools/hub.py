@@ -1,8 +1,9 @@
 """The course on a multi-user JupyterHub on one machine (loopback only).
 
-    sudo python3 tools/hub.py setup --instructor teacher --students ada,alan
+    sudo python3 tools/hub.py setup --instructor teacher --tas tom,tina --students ada,alan
     sudo python3 tools/hub.py start          # http://127.0.0.1:8000/
     sudo python3 tools/hub.py stop
+    sudo python3 tools/hub.py teardown       # remove what setup made (asks first)
 
 ``setup`` (root) creates the system accounts that do not exist yet, each with a random
 password written to ``STATE/hub/passwords`` (readable by root only); the shared nbgrader
@@ -15,9 +16,21 @@ and the hub's settings (``STATE/hub/settings.json``), which ``hub/jupyterhub_con
 It installs the hub's proxy (configurable-http-proxy, from ``hub/package-lock.json``) into
 ``hub/node_modules`` with ``npm ci`` when it is missing.
 
+Teaching assistants (``--tas``) get the instructor's tools on the instructor's course: the
+course folder belongs to the group ``INSTRUCTOR-graders`` (setgid, group read and write, no
+access for anyone else), and the instructor's and the assistants' servers run with umask 007,
+so both grade — autograde, grade by hand in the Formgrader, make feedback. Only the instructor
+releases: ``setup`` makes the course's folders in the exchange as nbgrader's release would, owned
+by the instructor, and nbgrader refuses a release (of assignments or of feedback) into folders
+one does not own.
+
 ``start`` (root: the spawner switches to each user's account) runs JupyterHub in the
 background on 127.0.0.1:PORT, with PAM logins and one single-user server per user started as
-that user; ``stop`` ends it and, with it, the proxy and every user's server.
+that user; ``stop`` ends it and, with it, the proxy and every user's server. ``teardown``
+(after asking, or with ``--yes``) stops the hub and removes what ``setup`` made: the accounts
+it created (with their homes and processes), the graders' group, the passwords file and the
+hub's folder, the course's folder in the exchange (and the exchange, if setup made it), and the
+environment if setup made it (``--keep-env`` keeps it).
 """
 import argparse
 import contextlib
@@ -279,6 +292,95 @@ def check_account_can_run(user, bin_dir):
                        f"({Path(bin_dir).parent}): {last}")
 
 
+def _exists(name):
+    try:
+        pwd.getpwnam(name)
+        return True
+    except KeyError:
+        return False
+
+
+def _user(uid):
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
+
+
+def _group_exists(name):
+    import grp
+
+    try:
+        grp.getgrnam(name)
+        return True
+    except KeyError:
+        return False
+
+
+def run_checked(command, what):
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise HubError(f"{what} failed: {result.stderr.strip() or result.returncode}")
+
+
+def protect_repository():
+    """The repository holds solutions/ and the hidden tests, and the hub needs only root to
+    read it: when other accounts could list solutions/ (a clone with mode 755), take away
+    others' access to the repository's folder, and say so."""
+    if not_reachable_by_others(ROOT / "solutions") is None:
+        mode = stat.S_IMODE(ROOT.stat().st_mode)
+        os.chmod(ROOT, mode & ~0o007)
+        print(f"made {ROOT} private to its owner and group (mode {mode:o} -> "
+              f"{mode & ~0o007:o}): with it, every account could read solutions/ and the hidden "
+              f"tests")
+
+
+def share_with_graders(course, instructor, group):
+    """The course folder for the instructor and the graders' group only: group owner
+    ``group``, folders 2770 (new files keep the group), files group-readable and -writable."""
+    import grp
+
+    gid = grp.getgrnam(group).gr_gid
+    uid = pwd.getpwnam(instructor).pw_uid
+    for folder, dirs, files in os.walk(course):
+        os.chown(folder, uid, gid)
+        os.chmod(folder, 0o2770)
+        for name in files:
+            path = os.path.join(folder, name)
+            os.chown(path, uid, gid)
+            os.chmod(path, (stat.S_IMODE(os.stat(path).st_mode) | 0o660) & ~0o007)
+
+
+def make_gradebook(course, instructor, bin_dir):
+    """Make the course's gradebook as the instructor (nbgrader's own command), writable by the
+    graders' group: SQLite makes a database file mode 644 whatever the umask, so one the
+    instructor's server made would be read-only for the teaching assistants."""
+    db = course / "gradebook.db"
+    if not db.exists():
+        result = subprocess.run([shutil.which("runuser"), "-u", instructor, "--",
+                                 str(Path(bin_dir) / "python"),
+                                 "-m", "nbgrader", "db", "student", "list"], cwd=course,
+                                env={"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(course.parent)},
+                                capture_output=True, text=True)
+        if result.returncode != 0 or not db.exists():
+            last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+            raise HubError(f"nbgrader could not make the gradebook {db}: {last}")
+    os.chmod(db, 0o660)
+
+
+def make_course_box(box, instructor):
+    """The course's folders in the exchange, made as nbgrader's release makes them (course and
+    outbound 755, inbound 2733 — students hand in but cannot list —, feedback 711), owned by
+    the instructor: only the instructor can release assignments and feedback there."""
+    entry = pwd.getpwnam(instructor)
+    for path, mode in ((box, 0o755), (box / "outbound", 0o755), (box / "inbound", 0o2733),
+                       (box / "feedback", 0o711)):
+        if not path.exists():
+            path.mkdir()
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+            os.chmod(path, mode)
+
+
 def setup(args):
     require_root("create accounts")
     instructor = args.instructor
@@ -291,27 +393,53 @@ def setup(args):
         raise HubError(f"{instructor} cannot be both the instructor and a student")
     if len(set(students)) != len(students):
         raise HubError("a student is named twice in --students")
+    tas = [t for t in args.tas.split(",") if t] if args.tas else []
+    for name in tas:
+        if not NAME.fullmatch(name):
+            raise HubError(f"invalid account name {name!r}: use lowercase letters, digits, "
+                           "'-' and '_' (at most 32, not starting with a digit or '-')")
+        if name == instructor or name in students:
+            raise HubError(f"{name} cannot be a teaching assistant and also the instructor or "
+                           "a student")
     if not 1024 <= args.port <= 65533:
         raise HubError(f"--port {args.port} is out of range (1024-65533; the hub uses it "
                        "and the next two ports)")
-    for tool in ("useradd", "chpasswd", "runuser"):
+    for tool in ("useradd", "chpasswd", "runuser", "groupadd", "usermod"):
         if shutil.which(tool) is None:
             raise HubError(f"{tool} is missing (Debian: apt-get install passwd util-linux)")
-    python = base_python(args.python)
-    proxy = install_proxy()
-
     state = Path(args.state).resolve()
     exchange = Path(args.exchange).resolve()
+    # One course, one exchange: a course folder there that another account owns (a term run as
+    # root, another instructor) would make the instructor's release fail.
+    course_box = exchange / COURSE_ID
+    if course_box.exists():
+        owner = course_box.stat().st_uid
+        wanted = pwd.getpwnam(instructor).pw_uid if _exists(instructor) else None
+        if owner != wanted:
+            raise HubError(f"{course_box} belongs to {_user(owner)}, not to the instructor "
+                           f"{instructor}: one course, one exchange. If no one else uses it, "
+                           f"remove it (rm -r {course_box}); otherwise pass another --exchange")
+    python = base_python(args.python)
+    proxy = install_proxy()
+    previous = {}
+    with contextlib.suppress(HubError, ValueError):
+        previous = read_settings(state)
+    protect_repository()
+    state_made = not state.exists()
     hub_state = state / "hub"
     hub_state.mkdir(parents=True, exist_ok=True)
     os.chmod(state, 0o755)
     os.chmod(hub_state, 0o700)
 
     # The exchange: every account writes there, nobody removes another's files (sticky bit).
+    exchange_made = previous.get("made", {}).get("exchange", False) or not exchange.exists()
     exchange.mkdir(parents=True, exist_ok=True)
     os.chmod(exchange, 0o1777)
 
-    bin_dir = make_environment(Path(args.env).resolve() if args.env else state / "venv", python)
+    env_dir = Path(args.env).resolve() if args.env else state / "venv"
+    env_made = (previous.get("made", {}).get("env", False) and previous.get("env") == str(env_dir)) \
+        or not (env_dir / "bin" / "python").exists()
+    bin_dir = make_environment(env_dir, python)
 
     # The students' and the instructor's Jupyter configuration, both pointing nbgrader at the
     # exchange.
@@ -335,10 +463,18 @@ def setup(args):
     # The accounts; new ones get a random password, kept for root only.
     passwords = hub_state / "passwords"
     created = {}
-    for name, role in [(instructor, "instructor"), *[(s, "student") for s in students]]:
+    for name, role in [(instructor, "instructor"), *[(t, "teaching assistant") for t in tas],
+                       *[(s, "student") for s in students]]:
         password = create_account(name, f"{COURSE_ID} hub {role}")
         if password is not None:
             created[name] = password
+    made_accounts = sorted(set(previous.get("made", {}).get("accounts", [])) | set(created))
+    group = f"{instructor}-graders"[:32]
+    group_made = previous.get("made", {}).get("group") == group or not _group_exists(group)
+    if not _group_exists(group):
+        run_checked(["groupadd", group], f"groupadd {group}")
+    for name in [instructor, *tas]:   # the instructor too: the assistants' files are the group's
+        run_checked(["usermod", "--append", "--groups", group, name], f"usermod {name}")
     if created:
         old = passwords.read_text() if passwords.exists() else ""
         kept = [line for line in old.splitlines() if line.split(":")[0] not in created]
@@ -361,15 +497,27 @@ def setup(args):
             else:
                 shutil.copy2(source, course / name)
         chown_tree(course, instructor)
-        os.chmod(course, 0o700)
+    share_with_graders(course, instructor, group)
+    if tas:
+        # the assistants' servers start in the course, inside the instructor's home: the
+        # graders' group may pass through it (not list it); others keep what they had
+        import grp
+
+        mode = stat.S_IMODE(home.stat().st_mode)
+        os.chown(home, -1, grp.getgrnam(group).gr_gid)
+        os.chmod(home, (mode & ~0o070) | 0o010)
+    make_course_box(course_box, instructor)
 
     # ... and run the environment (as the instructor and as a student)
-    for name in [instructor, *students[:1]]:
+    for name in [instructor, *tas[:1], *students[:1]]:
         check_account_can_run(name, bin_dir)
+    make_gradebook(course, instructor, bin_dir)
 
     settings = {
         **ports(args.port),
         "instructor": instructor,
+        "tas": tas,
+        "graders_group": group,
         "students": students,
         "exchange": str(exchange),
         "course": str(course),
@@ -377,11 +525,18 @@ def setup(args):
         "student_config": str(state / "jupyter-student"),
         "instructor_config": str(state / "jupyter-instructor"),
         "python_bin": str(bin_dir),
+        "env": str(env_dir),
         "proxy": str(proxy),
+        # what setup made, for teardown: the accounts it created, the group, the exchange (if
+        # it did not exist), the environment (if it did not exist), the state folder
+        "made": {"accounts": made_accounts, "group": group if group_made else None,
+                 "exchange": exchange_made, "env": env_made,
+                 "state": previous.get("made", {}).get("state", state_made)},
     }
     write_json(settings_path(state), settings, mode=0o600)
-    print(f"hub set up in {state}: instructor {instructor}, students "
-          f"{', '.join(students) or '(none)'}, exchange {exchange}, course {course}")
+    print(f"hub set up in {state}: instructor {instructor}, teaching assistants "
+          f"{', '.join(tas) or '(none)'}, students {', '.join(students) or '(none)'}, exchange "
+          f"{exchange}, course {course}")
     if created:
         print(f"new accounts' passwords: {passwords} (root only); change them with passwd")
 
@@ -488,6 +643,73 @@ def stop(args):
         (hub_state / "hub.pid").unlink()
 
 
+# --- teardown ---------------------------------------------------------------------------------
+
+def _account_pids(uid):
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if entry.stat().st_uid == uid:
+                    pids.append(int(entry.name))
+    return pids
+
+
+def teardown(args):
+    require_root("remove accounts")
+    settings = read_settings(args.state)
+    made = settings.get("made", {})
+    state = Path(settings["state"])
+    exchange = Path(settings["exchange"])
+    plan = [f"stop the hub and every user's server"]
+    plan += [f"remove the account {n} (its home and processes)" for n in made.get("accounts", [])]
+    if made.get("group"):
+        plan.append(f"remove the group {made['group']}")
+    plan.append(f"remove {exchange / COURSE_ID}" + (f" and the exchange {exchange}"
+                                                  if made.get("exchange") else ""))
+    if made.get("env") and not args.keep_env:
+        plan.append(f"remove the environment {settings['env']}")
+    plan.append(f"remove {state / 'hub'} (settings, passwords, database, log)"
+                + (f" and {state}" if made.get("state") else ""))
+    print("tools/hub.py teardown will:\n" + "\n".join(f"  - {line}" for line in plan))
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise HubError("not confirmed: run it in a terminal to answer, or pass --yes")
+        if input("Go ahead? Type yes: ").strip().lower() != "yes":
+            raise HubError("not confirmed: nothing removed")
+    stop(argparse.Namespace(state=args.state, timeout=60))
+    for name in made.get("accounts", []):
+        try:
+            uid = pwd.getpwnam(name).pw_uid
+        except KeyError:
+            continue
+        for pid in _account_pids(uid):      # only processes of the accounts setup created
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        run_checked(["userdel", "--remove", name], f"userdel {name}")
+        print(f"removed the account {name}")
+    if made.get("group") and _group_exists(made["group"]):
+        run_checked(["groupdel", made["group"]], f"groupdel {made['group']}")
+    shutil.rmtree(exchange / COURSE_ID, ignore_errors=True)
+    if made.get("exchange"):
+        with contextlib.suppress(OSError):
+            exchange.rmdir()              # only when empty: other courses may use it
+    if made.get("env") and not args.keep_env:
+        shutil.rmtree(settings["env"], ignore_errors=True)
+    shutil.rmtree(state / "hub", ignore_errors=True)
+    for name in ("jupyter-student", "jupyter-instructor"):
+        shutil.rmtree(state / name, ignore_errors=True)
+    if made.get("state"):
+        with contextlib.suppress(OSError):
+            state.rmdir()
+    busy = [p for key in ("port", "hub_port", "proxy_api_port")
+            for p in [settings[key]] if port_in_use(p)]
+    if busy:
+        raise HubError(f"removed, but port(s) {', '.join(map(str, busy))} on 127.0.0.1 are "
+                       "still in use (by something else?)")
+    print("teardown done: nothing of the hub is left")
+
+
 # --- command line -----------------------------------------------------------------------------
 
 def parser():
@@ -506,6 +728,8 @@ def parser():
                             "hub's Python environment and settings (root)")
     s.add_argument("--instructor", required=True, help="the instructor's account")
     s.add_argument("--students", default="", help="students' accounts, comma-separated")
+    s.add_argument("--tas", default="", help="teaching assistants' accounts, comma-separated: "
+                   "they grade (by hand, in the Formgrader) but cannot release")
     s.add_argument("--exchange", default=str(DEFAULT_EXCHANGE),
                    help=f"nbgrader's exchange folder (default {DEFAULT_EXCHANGE})")
     s.add_argument("--env", help="the Python environment the hub and every user's server run, "
@@ -527,6 +751,13 @@ def parser():
     s.add_argument("--timeout", type=float, default=60,
                    help="seconds to wait before killing the hub (default 60)")
     s.set_defaults(run=stop)
+    s = sub.add_parser("teardown", parents=[common],
+                       help="stop the hub and remove what setup made: the accounts it created, "
+                            "the passwords file, the exchange, the environment (root; asks first)")
+    s.add_argument("--yes", action="store_true", help="do not ask")
+    s.add_argument("--keep-env", action="store_true",
+                   help="keep the Python environment (even if setup made it)")
+    s.set_defaults(run=teardown)
     return p
 
 

@@ -8,6 +8,7 @@ For each assignment this runs ``nbgrader generate_assignment --force`` (writing
 (writing ``solutions/<assignment>/``), and records the assignment in the gradebook.
 Generated folders whose master no longer exists are removed.
 """
+import argparse
 import shutil
 import sys
 from pathlib import Path
@@ -17,13 +18,21 @@ from coursetools import ROOT, assignments, regenerate  # noqa: E402
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(
+        prog="regenerate.py",
+        description="Regenerate notebooks/ASSIGNMENT (the student release) and "
+                    "solutions/ASSIGNMENT from source/ASSIGNMENT with nbgrader, for every "
+                    "assignment or those named; commit them with source/.",
+        epilog="Exit status 0 when done, 2 for an unknown assignment.")
+    parser.add_argument("assignment", nargs="*", help="assignment ids (default: all of source/)")
+    argv = parser.parse_args(argv).assignment
     root = ROOT
     known = assignments(root)
     wanted = argv or known
     unknown = sorted(set(wanted) - set(known))
     if unknown:
-        print(f"unknown assignment(s) {unknown}; source/ has {known}")
+        print(f"error: unknown assignment(s) {', '.join(unknown)}; source/ has "
+              f"{', '.join(known)}", file=sys.stderr)
         return 2
     for assignment in wanted:
         regenerate(assignment, root)

@@ -4,7 +4,7 @@
     python tools/term.py release 01-neuron
     python tools/term.py collect 01-neuron
     python tools/term.py grade 01-neuron               # new or changed submissions only
-    nbgrader formgrade                                 # grade the written answers by hand
+    (the Formgrader in JupyterLab)                     # grade the written answers by hand
     python tools/term.py feedback 01-neuron            # where the grades changed
     python tools/term.py return 01-neuron
     python tools/term.py export                        # grades.csv

@@ -9,10 +9,17 @@ exercise each graded cell belongs to), and writes a static HTML page with its fi
 * ``scores.csv``     — per student: automatic, written and total points (the gradebook's),
                        written answers still to grade, grading seconds;
 * ``exercises.csv``  — per exercise (its test cells ``test_<answer>_visible`` / ``_hidden``),
-                       hardest first: mean score, share of students with full marks and with zero;
-* ``failures.csv``   — per test cell, its failure messages grouped after numbers and arrays are
-                       replaced by ``#`` and ``[…]`` (so one mistake on different inputs is one
-                       row), most frequent first, with an example as the student saw it;
+                       hardest first: how many attempted it and how many did not (the answer
+                       cell left as released: "not answered yet"), the share of *attempts* that
+                       fail (the ranking), mean score, share with full marks and with zero;
+* ``failures.csv``   — per test cell, the failure messages of attempts (never "not answered
+                       yet") grouped after numbers and arrays are replaced by ``#`` and ``[…]``
+                       (so one mistake on different inputs is one row), most frequent first,
+                       with an example as the student saw it;
+* ``mistakes.csv``   — per exercise, its wrong attempts grouped by the mistake they show (a
+                       convention the check names, a shape, a dtype, an overflow, a banned call,
+                       wrong values, an exception), with the students;
+* ``not_graded.csv`` — every collected submission that could not be graded, with the reason;
 * ``written.csv``    — per written (manually graded) answer: graded, still to grade, mean score;
 * ``grading_times.csv`` — per student: the seconds nbgrader spent grading the submission.
 
@@ -30,8 +37,8 @@ from pathlib import Path
 from actlib.grading.grader.bans import answer_of
 
 __all__ = ["ReportError", "Exercise", "ClassData", "parse_exercises", "normalise_message",
-           "load_class", "difficulty", "failure_table", "written_table", "report_figures",
-           "write_report"]
+           "load_class", "difficulty", "failure_table", "mistake_of", "mistake_table",
+           "not_attempted", "written_table", "report_figures", "write_report"]
 
 HEADER = re.compile(r"^#{1,6}\s*(Exercise|Written answer)\s+(\d+(?:\.\d+)*)\s*"
                     r"(?:\((\d+(?:\.\d+)?)\s*points?\))?\s*:?\s*(.*?)\s*$", re.I)
@@ -144,6 +151,41 @@ def normalise_message(message, limit=300):
     return text
 
 
+_UNANSWERED = re.compile(r"is not answered yet|^NotImplementedError\b")
+
+
+def not_attempted(message):
+    """Whether a failure message says the answer was never written (the released stub)."""
+    return bool(_UNANSWERED.search((message or "").strip()))
+
+
+_MISTAKES = (
+    (re.compile(r"likely convention mix-up: ([^(]+?)\s*(?:\(|$)"), "convention mix-up: {0}"),
+    (re.compile(r"is not available inside"), "called the course's own implementation"),
+    (re.compile(r"emitted a warning|overflows|divides by zero|RuntimeWarning", re.I),
+     "overflow or a numerical warning"),
+    (re.compile(r"is wrong at .*Convention: ([^.]+)"), "wrong values (convention: {0})"),
+    (re.compile(r"(?:has|returned) shape|expected shape|the expected shape"), "wrong shape"),
+    (re.compile(r"returned dtype"), "wrong dtype"),
+    (re.compile(r"is wrong|expected .* got|wrong at"), "wrong values"),
+)
+
+
+def mistake_of(message):
+    """The kind of mistake a failure message shows, from what the course's checks name: a
+    convention mix-up, a banned call, an overflow, a shape, a dtype, wrong values (with the
+    convention the check states), else the exception raised. None for "not answered yet"."""
+    if not_attempted(message):
+        return None
+    text = re.sub(r"\s+", " ", _ANSI.sub("", message or "")).strip()
+    for pattern, label in _MISTAKES:
+        m = pattern.search(text)
+        if m:
+            return label.format(*[g.strip() for g in m.groups()])
+    ename = re.match(r"([A-Za-z_][\w.]*(?:Error|Exception|Warning))\b", text)
+    return f"{ename.group(1)} raised" if ename else "other"
+
+
 @dataclass
 class ClassData:
     """What the report is made of, read from the course (see `load_class`)."""
@@ -156,6 +198,7 @@ class ClassData:
     errors: dict                       # {(notebook, grade_id): [(student, raw message)]}
     missing_notebooks: list            # [(student, notebook)] autograded notebook not found
     seconds: dict                      # {student: grading seconds} from the grading log
+    not_graded: list = field(default_factory=list)  # [(student, reason)] collected, no grades
 
 
 def _cell_errors(cell):
@@ -242,7 +285,30 @@ def load_class(course_root, assignment):
     log = read_grading_log(root, assignment)
     seconds = {s: float(log[s]["seconds"]) for s in students
                if s in log and isinstance(log[s].get("seconds"), (int, float))}
-    return ClassData(assignment, exercises, students, grades, totals, errors, missing, seconds)
+    return ClassData(assignment, exercises, students, grades, totals, errors, missing, seconds,
+                     not_graded_submissions(root, assignment, set(grades), log))
+
+
+def not_graded_submissions(root, assignment, graded, log):
+    """[(student, reason)] of the submissions in ``submitted/`` that have no grades, and of
+    the students whose last grading failed (their older grades, if any, are still reported):
+    what is wrong with the files, else the grading log's reason."""
+    from actlib.grading.grader.batch import precheck, students_of
+
+    found = {}
+    for student in students_of(assignment, root):
+        entry = log.get(student)
+        failed = entry is not None and not entry.get("ok")
+        if student in graded and not failed:
+            continue
+        reason = precheck(assignment, student, root)
+        if not reason and failed:
+            reason = entry.get("message") or "grading failed"
+        found[student] = reason or "not graded yet"
+    for student, entry in log.items():
+        if not entry.get("ok") and student not in found and student not in graded:
+            found[student] = entry.get("message") or "grading failed"
+    return sorted(found.items())
 
 
 def _exercise_score(data, student, ex):
@@ -259,24 +325,66 @@ def difficulty(data):
     for order, ex in enumerate(data.exercises):
         if ex.kind != "code":
             continue
-        scores, points = [], 0.0
+        scores, points, skipped, failed = [], 0.0, 0, 0
         for student in data.students:
             got, most = _exercise_score(data, student, ex)
             if most > 0:
                 scores.append(got)
                 points = most
+                if not attempted(data, student, ex):
+                    skipped += 1
+                elif got < most - EPS:
+                    failed += 1
         if not scores:
             continue
         n = len(scores)
+        tried = n - skipped
         rows.append({"exercise": ex.number, "title": ex.title, "label": ex.label,
                      "notebook": ex.notebook, "answer": ex.answer,
                      "test_cells": " ".join(ex.cells), "points": points, "students": n,
+                     "attempted": tried, "not_attempted": skipped, "failed_attempts": failed,
+                     "attempt_fail_share": failed / tried if tried else None,
                      "mean_score": sum(scores) / n, "mean_fraction": sum(scores) / n / points,
                      "full_share": sum(s >= points - EPS for s in scores) / n,
                      "zero_share": sum(s <= EPS for s in scores) / n, "_order": order})
-    rows.sort(key=lambda r: (round(r["mean_fraction"], 9), -r["zero_share"], r["_order"]))
+    rows.sort(key=lambda r: (r["attempt_fail_share"] is None, -(r["attempt_fail_share"] or 0.0),
+                             round(r["mean_fraction"], 9), -r["zero_share"], r["_order"]))
     for r in rows:
         del r["_order"]
+    return rows
+
+
+def attempted(data, student, ex):
+    """Whether ``student`` wrote an answer to ``ex``: no test cell of it says "not answered
+    yet" (the released stub raises NotImplementedError)."""
+    return not any(not_attempted(message) for c in ex.cells
+                   for s, message in data.errors.get((ex.notebook, c), []) if s == student)
+
+
+def mistake_table(data):
+    """Per code exercise, its wrong attempts grouped by `mistake_of` (each student once, by the
+    first of the exercise's test cells they fail): one dict per (exercise, mistake) with the
+    students, their share of the exercise's attempts and an example; in the
+    order of `difficulty`, the most frequent mistake first."""
+    rows = []
+    for d in difficulty(data):
+        ex = next(e for e in data.exercises if e.notebook == d["notebook"] and e.answer == d["answer"])
+        groups, seen = {}, set()
+        for c in ex.cells:      # a student counts once: the mistake of their first failing cell
+            for student, message in data.errors.get((ex.notebook, c), []):
+                kind = mistake_of(message)
+                if kind is None or student in seen or not attempted(data, student, ex):
+                    continue
+                seen.add(student)
+                g = groups.setdefault(kind, {"students": set(), "example": message})
+                g["students"].add(student)
+        for kind, g in sorted(groups.items(), key=lambda kv: (-len(kv[1]["students"]), kv[0])):
+            rows.append({"exercise": d["label"], "mistake": kind, "count": len(g["students"]),
+                         "attempted": d["attempted"],
+                         "share_of_attempts": len(g["students"]) / d["attempted"]
+                         if d["attempted"] else None,
+                         "example": _fold(g["example"], 400),
+                         "students": " ".join(sorted(g["students"]))})
     return rows
 
 
@@ -290,6 +398,8 @@ def failure_table(data):
     for key, found in data.errors.items():
         groups = {}
         for student, message in found:
+            if not_attempted(message):
+                continue
             pattern = normalise_message(message)
             g = groups.setdefault(pattern, {"students": [], "example": message})
             if student not in g["students"]:
@@ -518,16 +628,23 @@ def write_report(course_root, assignment, out_dir=None):
     out = Path(out_dir) if out_dir is not None else root / "reports" / assignment
     out.mkdir(parents=True, exist_ok=True)
     students, diff, fails = student_table(data), difficulty(data), failure_table(data)
-    written = written_table(data)
+    written, mistakes = written_table(data), mistake_table(data)
     paths = {"scores": out / "scores.csv", "exercises": out / "exercises.csv",
-             "failures": out / "failures.csv", "written": out / "written.csv",
+             "failures": out / "failures.csv", "mistakes": out / "mistakes.csv",
+             "not_graded": out / "not_graded.csv", "written": out / "written.csv",
              "grading_times": out / "grading_times.csv", "html": out / "index.html"}
     _write_csv(paths["scores"], students,
                ["student", "automatic_score", "automatic_max", "written_score", "written_max",
                 "written_pending", "total_score", "total_max", "grading_seconds"])
     _write_csv(paths["exercises"], diff,
                ["exercise", "title", "notebook", "answer", "test_cells", "points", "students",
+                "attempted", "not_attempted", "failed_attempts", "attempt_fail_share",
                 "mean_score", "mean_fraction", "full_share", "zero_share"])
+    _write_csv(paths["mistakes"], mistakes,
+               ["exercise", "mistake", "count", "attempted", "share_of_attempts", "example",
+                "students"])
+    _write_csv(paths["not_graded"], [{"student": st, "reason": why} for st, why in data.not_graded],
+               ["student", "reason"])
     _write_csv(paths["failures"], fails,
                ["notebook", "test_cell", "exercise", "count", "share", "message", "example",
                 "students"])
@@ -550,18 +667,38 @@ def write_report(course_root, assignment, out_dir=None):
              f"<p>{n} graded submission(s). Total score: mean {statistics.fmean(totals):.2f}, "
              f"median {statistics.median(totals):g}, lowest {min(totals):g}, highest "
              f"{max(totals):g} of {most:g} points.</p>"]
-    if diff:
+    if data.not_graded:
+        parts.append(f"<p><strong>{len(data.not_graded)} submission(s) could not be graded</strong>"
+                     f" (listed <a href='#not-graded'>below</a>); they are not in the figures.</p>")
+    if diff and diff[0]["attempt_fail_share"] is not None:
         hardest = diff[0]
-        parts.append(f"<p><strong>Hardest exercise:</strong> {e(hardest['label'])} — mean "
+        parts.append(f"<p><strong>Hardest exercise:</strong> {e(hardest['label'])} — "
+                     f"{100 * hardest['attempt_fail_share']:.0f} % of the "
+                     f"{hardest['attempted']} attempt(s) fail; mean "
                      f"{100 * hardest['mean_fraction']:.0f} % of its points, "
-                     f"{100 * hardest['zero_share']:.0f} % of the class scored zero.</p>")
-    parts.append("<h2 id='exercises'>Exercises, hardest first</h2>")
+                     f"{100 * hardest['zero_share']:.0f} % of the class scored zero"
+                     + (f", {hardest['not_attempted']} did not attempt it"
+                        if hardest["not_attempted"] else "") + ".</p>")
+    parts.append("<h2 id='exercises'>Exercises, hardest first</h2><p class='note'>Ranked by the "
+                 "share of attempts that fail; a student whose answer cell is still the "
+                 "released stub (\u201cnot answered yet\u201d) did not attempt the exercise "
+                 "and is counted apart, not as a wrong answer.</p>")
     parts.append(f"<div class='fig'>{svgs['difficulty']}</div>")
-    parts.append(_table(diff, ["label", "test_cells", "points", "mean_score", "mean_fraction",
+    parts.append(_table(diff, ["label", "test_cells", "points", "attempted", "not_attempted",
+                               "attempt_fail_share", "mean_score", "mean_fraction",
                                "full_share", "zero_share"],
-                        ["exercise", "test cells", "points", "mean score", "mean (% of points)",
-                         "full marks", "zero"], percent=("mean_fraction", "full_share",
-                                                         "zero_share")))
+                        ["exercise", "test cells", "points", "attempted", "not attempted",
+                         "attempts failing", "mean score", "mean (% of points)",
+                         "full marks", "zero"], percent=("attempt_fail_share", "mean_fraction",
+                                                         "full_share", "zero_share")))
+    parts.append("<h2 id='mistakes'>What to reteach: wrong attempts by mistake</h2>"
+                 "<p class='note'>Per exercise (hardest first), the wrong attempts grouped by the "
+                 "mistake the checks name.</p>")
+    parts.append(_table(mistakes, ["exercise", "mistake", "count", "share_of_attempts",
+                                   "example"],
+                        ["exercise", "mistake", "students", "of the attempts", "for example"],
+                        percent=("share_of_attempts",)) if mistakes else
+                 "<p>No wrong attempt.</p>")
     parts.append("<h2 id='failures'>Most frequent failure messages</h2><p class='note'>Per "
                  "test cell, numbers shown as # and arrays as […] so that one mistake on "
                  "different inputs counts once; up to five per cell here, all in "
@@ -585,6 +722,10 @@ def write_report(course_root, assignment, out_dir=None):
         parts.append(f"<p class='note'>{len(data.missing_notebooks)} autograded notebook(s) "
                      f"not found (their messages are missing): "
                      f"{e(', '.join(f'{s}/{nb}' for s, nb in data.missing_notebooks[:10]))}</p>")
+    parts.append("<h2 id='not-graded'>Submissions that could not be graded</h2>")
+    parts.append(_table([{"student": st, "reason": why} for st, why in data.not_graded],
+                        ["student", "reason"], ["student", "reason"]) if data.not_graded else
+                 "<p>Every collected submission was graded.</p>")
     parts.append("<h2 id='written'>Written answers (graded by hand)</h2>")
     if written:
         if "written" in svgs:

@@ -16,6 +16,7 @@ tests themselves. The autograded notebooks the instructor keeps are not changed.
 """
 from nbgrader import utils
 from nbgrader.preprocessors import DeduplicateIds, NbGraderPreprocessor
+from traitlets import List
 
 BEGIN = "### BEGIN HIDDEN TESTS"
 END = "### END HIDDEN TESTS"
@@ -39,6 +40,13 @@ def strip_hidden(source):
 
 class HideHiddenTests(NbGraderPreprocessor):
     """Remove hidden-test code and tracebacks from cells before feedback is rendered."""
+
+    # nbconvert's HTML exporter configures display_data_priority for every NbConvertBase;
+    # nbgrader's base preprocessor redeclares it without config=True, so traitlets warned
+    # "Config option `display_data_priority` not recognized" on every feedback page (nbgrader's
+    # own GetGrades declares it configurable the same way).
+    display_data_priority = List(['text/html', 'application/pdf', 'text/latex', 'image/svg+xml',
+                                  'image/png', 'image/jpeg', 'text/plain']).tag(config=True)
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code":

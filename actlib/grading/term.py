@@ -5,10 +5,16 @@
     release   an assignment goes out through nbgrader's exchange
     collect   the latest submission of every student comes in (submitted/<student>/<assignment>)
     grade     new or changed submissions are autograded, in parallel (actlib.grading.grader.batch)
+              (then the written answers are graded by hand in the Formgrader of JupyterLab)
     feedback  feedback is (re)made where the grades changed since it was made
     return    current feedback goes back through the exchange, where it changed
-    export    grades.csv, from the gradebook
-    status    per student: submitted, collected, graded, graded by hand, feedback, returned
+    export    grades.csv from the gradebook (or, with --lms, one column per assignment)
+    status    per student: submitted, collected, late, graded, graded by hand, feedback, returned
+
+Deadlines come from a schedule file (``schedule.csv`` in the course root, or ``--schedule``):
+one line per assignment with its due date and the course's late-submission penalty (`read_schedule`).
+Each step writes the due dates into the gradebook and applies the penalty, as nbgrader's
+late-submission plugin does (`PercentPerDayPenalty` is that plugin for "N%/day").
 
 Each step can be run again at any time: it does only what is missing or out of date, so a rerun
 after a crash, a late submission or a grade changed by hand does just that work. What was done
@@ -36,15 +42,21 @@ from pathlib import Path
 
 from actlib.grading.grader import batch
 
-__all__ = ["Term", "TermError", "main", "read_roster", "DEFAULT_EXCHANGE"]
+__all__ = ["Term", "TermError", "main", "read_roster", "read_schedule", "PercentPerDayPenalty",
+           "DEFAULT_EXCHANGE", "FORMGRADER"]
 
 DEFAULT_EXCHANGE = "/srv/nbgrader/exchange"
 STATE_NAME = "term-state.json"
 ROSTER_COLUMNS = ("id", "first_name", "last_name", "email")
 STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]*\Z")
+SCHEDULE_NAME = "schedule.csv"
+SCHEDULE_COLUMNS = ("assignment", "due", "late_penalty")
 EXPORT_COLUMNS = ("assignment", "duedate", "timestamp", "student_id", "last_name", "first_name",
                   "email", "raw_score", "late_submission_penalty", "score", "max_score",
-                  "answers_to_grade_by_hand")
+                  "answers_to_grade_by_hand", "status", "late", "note")
+# Where the written answers are graded by hand (nbgrader >= 0.9 has no `nbgrader formgrade`).
+FORMGRADER = ("the Formgrader (actcourse formgrader, or Nbgrader > Formgrader in the "
+              "instructor's JupyterLab)")
 
 
 class TermError(Exception):
@@ -103,6 +115,121 @@ def read_roster(path):
     return students
 
 
+PENALTY = re.compile(r"(\d+(?:\.\d+)?)\s*%\s*/\s*day\Z")
+
+
+def parse_penalty(text):
+    """A late-penalty policy: 'none', 'zero' (nbgrader's: a late notebook scores 0) or
+    'N%/day' (N per cent of the score per day or part of a day late). None if not one."""
+    text = (text or "none").strip().lower()
+    if text in ("none", "zero"):
+        return text
+    m = PENALTY.match(text)
+    if m and 0 < float(m.group(1)) <= 100:
+        return f"{float(m.group(1)):g}%/day"
+    return None
+
+
+def read_schedule(path):
+    """{assignment: {"due": naive UTC datetime, "penalty": policy}} from a schedule CSV.
+
+    Columns: ``assignment,due,late_penalty`` (``late_penalty`` optional, default none). A due
+    date is ISO 8601 (``2026-10-05 23:59``, ``2026-10-05T23:59+02:00``); without an offset it
+    is this machine's local time. Raises TermError naming the line of anything else."""
+    path = Path(path)
+    try:
+        rows = list(csv.reader(path.read_text(encoding="utf-8-sig").splitlines()))
+    except FileNotFoundError:
+        raise TermError(f"schedule {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TermError(f"schedule {path} cannot be read: {exc}") from None
+    if not rows:
+        raise TermError(f"schedule {path} is empty; its header is {','.join(SCHEDULE_COLUMNS)}")
+    header = [c.strip().lower() for c in rows[0]]
+    if "assignment" not in header or "due" not in header or \
+            set(header) - set(SCHEDULE_COLUMNS):
+        raise TermError(f"schedule {path} line 1: the header must be "
+                        f"{','.join(SCHEDULE_COLUMNS)} (late_penalty optional), not "
+                        f"{','.join(header)}")
+    found = {}
+    for number, row in enumerate(rows[1:], start=2):
+        if not any(c.strip() for c in row):
+            continue
+        rec = {name: (row[i].strip() if i < len(row) else "") for i, name in enumerate(header)}
+        a = rec["assignment"]
+        if a in found:
+            raise TermError(f"schedule {path} line {number}: {a} is scheduled twice")
+        try:
+            due = datetime.datetime.fromisoformat(rec["due"])
+        except ValueError:
+            raise TermError(f"schedule {path} line {number}: due date {rec['due']!r} is not "
+                            f"ISO 8601 (e.g. 2026-10-05 23:59 or 2026-10-05T23:59+02:00)") from None
+        due = due.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+        penalty = parse_penalty(rec.get("late_penalty"))
+        if penalty is None:
+            raise TermError(f"schedule {path} line {number}: late_penalty "
+                            f"{rec.get('late_penalty')!r} is not none, zero or N%/day")
+        found[a] = {"due": due, "penalty": penalty}
+    return found
+
+
+_PLUGIN = []
+
+
+def _penalty_plugin():
+    """`PercentPerDayPenalty`, made on first use (importing nbgrader takes seconds, which
+    ``--help`` and usage errors should not pay)."""
+    if not _PLUGIN:
+        from nbgrader.plugins import BasePlugin
+        from traitlets import Float
+
+        class PercentPerDayPenalty(BasePlugin):
+            """nbgrader late-submission plugin: ``percent`` per cent of the notebook's score
+            per day or part of a day late, at most the score; usable in nbgrader_config.py as
+            ``c.AssignLatePenalties.plugin_class``."""
+
+            percent = Float(10.0, help="per cent of the score lost per started day late"
+                            ).tag(config=True)
+
+            def late_submission_penalty(self, student_id, score, total_seconds_late):
+                if total_seconds_late <= 0:
+                    return None
+                days = -(-total_seconds_late // 86400)
+                return min(score, score * self.percent / 100.0 * days)
+
+        PercentPerDayPenalty.__module__ = __name__
+        _PLUGIN.append(PercentPerDayPenalty)
+    return _PLUGIN[0]
+
+
+def __getattr__(name):
+    if name == "PercentPerDayPenalty":
+        return _penalty_plugin()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def late_penalty(policy, score, seconds_late):
+    """The penalty of one notebook under ``policy`` (None: no penalty), with nbgrader's
+    plugins: LateSubmissionPlugin for none and zero, PercentPerDayPenalty for N%/day."""
+    if seconds_late <= 0 or policy in (None, "none"):
+        return None
+    if policy == "zero":
+        return score
+    return _penalty_plugin()(percent=float(policy.split("%")[0])).late_submission_penalty(
+        "", score, seconds_late)
+
+
+def late_text(seconds):
+    """'2 d 3 h late', '20 min late', '' when on time."""
+    if not seconds or seconds <= 0:
+        return ""
+    minutes = int(-(-seconds // 60))
+    days, rest = divmod(minutes, 1440)
+    hours, minutes = divmod(rest, 60)
+    parts = [f"{days} d"] * bool(days) + [f"{hours} h"] * bool(hours) + [f"{minutes} min"] * bool(minutes)
+    return " ".join(parts[:2]) + " late"
+
+
 def folder_hash(folder):
     """SHA-256 of a folder's files (relative paths and contents), or None if it does not exist."""
     folder = Path(folder)
@@ -149,7 +276,7 @@ class Term:
     reports of what failed (the caller's exit status is 1 when there are any).
     """
 
-    def __init__(self, root=".", course_id=None, exchange=None, say=print):
+    def __init__(self, root=".", course_id=None, exchange=None, say=print, schedule=None):
         self.root = Path(root).resolve()
         if not (self.root / "nbgrader_config.py").is_file() or not (self.root / "source").is_dir():
             raise TermError(f"{self.root} is not the course directory (it needs nbgrader_config.py "
@@ -162,6 +289,9 @@ class Term:
         if os.environ.get("PATH", "").split(os.pathsep)[0] != bindir:
             os.environ["PATH"] = os.pathsep.join([bindir, os.environ.get("PATH", "")])
         self._course_id, self._exchange, self._config = course_id, exchange, None
+        self.schedule_path = Path(schedule).resolve() if schedule else self.root / SCHEDULE_NAME
+        self._schedule = read_schedule(self.schedule_path) if (
+            schedule or self.schedule_path.is_file()) else {}
         self.state_path = self.root / STATE_NAME
         self.state = self._load_state()
 
@@ -327,13 +457,21 @@ class Term:
         return sum(1 for g in cells if not g.needs_manual_grade), len(cells)
 
     def is_graded(self, gb, assignment, student):
-        """Whether the submission in submitted/ is the one the gradebook holds grades of."""
+        """Whether the submission in submitted/ is the one the gradebook holds grades of: the
+        term graded exactly these files, or (graded elsewhere: the Formgrader, tools/grade.py,
+        nbgrader autograde) every autograded notebook was written after these files came in."""
         rec = self.record(assignment, student).get("graded", {})
-        current = folder_hash(self.folder("submitted", student, assignment))
-        autograded = self.folder("autograded", student, assignment)
-        return (current is not None and rec.get("hash") == current
-                and self.submission(gb, assignment, student) is not None
-                and all((autograded / f"{nb}.ipynb").is_file() for nb in self.notebooks(assignment)))
+        folder = self.folder("submitted", student, assignment)
+        current = folder_hash(folder)
+        autograded = [self.folder("autograded", student, assignment) / f"{nb}.ipynb"
+                      for nb in self.notebooks(assignment)]
+        if (current is None or self.submission(gb, assignment, student) is None
+                or not all(p.is_file() for p in autograded)):
+            return False
+        if rec.get("hash") == current:
+            return True
+        came_in = max((p.stat().st_ctime for p in folder.rglob("*") if p.is_file()), default=0)
+        return min(p.stat().st_mtime for p in autograded) >= came_in
 
     def feedback_files(self, assignment, student):
         """The feedback pages of one submission (one per notebook; they may not exist)."""
@@ -349,12 +487,148 @@ class Term:
         rec = self.record(assignment, student).get("feedback", {})
         graded = self.record(assignment, student).get("graded", {}).get("hash")
         submitted = folder_hash(self.folder("submitted", student, assignment))
-        if graded and submitted and graded != submitted:
+        if graded and submitted and graded != submitted and not self.is_graded(gb, assignment,
+                                                                               student):
             return "stale"  # a newer submission came in: its grades are not these
-        if (sub is None or rec.get("grades") != self.fingerprint(sub)
-                or rec.get("html") != files_hash(files)):
+        if sub is None:
+            return "stale"
+        if not rec.get("grades"):
+            # made outside the term (the Formgrader, tools/grade.py): current when every page
+            # was written after grading and shows the gradebook's score of its notebook
+            return "current" if self._pages_match(sub, files) else "stale"
+        if rec.get("grades") != self.fingerprint(sub) or rec.get("html") != files_hash(files):
             return "stale"
         return "current"
+
+    def _pages_match(self, sub, files):
+        # nbgrader's feedback shows the score less the late penalty
+        scores = {nb.name: nb.score - (nb.late_submission_penalty or 0) for nb in sub.notebooks}
+        for page in files:
+            autograded = self.folder("autograded", sub.student.id, sub.assignment.name) / (
+                page.stem + ".ipynb")
+            if not autograded.is_file() or page.stat().st_mtime < autograded.stat().st_mtime:
+                return False
+            shown = re.search(r"\(Score: ([0-9.]+) / [0-9.]+\)", page.read_text(errors="replace"))
+            if not shown or abs(float(shown.group(1)) - scores.get(page.stem, -1)) > 1e-6:
+                return False
+        return True
+
+    # -- deadlines, late work, the exchange's state
+
+    def schedule(self, assignment):
+        """{"due": naive UTC datetime, "penalty": policy} of ``assignment`` from the schedule
+        file, or None when it is not scheduled there."""
+        return self._schedule.get(assignment)
+
+    def apply_schedule(self, gb, assignment):
+        """Write the schedule's due date of ``assignment`` into the gradebook and set every
+        submitted notebook's late penalty by the schedule's policy (from the current score, so
+        that grading by hand after autograde is penalised too). An assignment the schedule does
+        not list keeps what nbgrader set. Returns the number of penalties changed."""
+        plan = self.schedule(assignment)
+        if plan is None or not self._known(gb, assignment):
+            return 0
+        a = gb.find_assignment(assignment)
+        if a.duedate != plan["due"]:
+            a.duedate = plan["due"]
+            gb.db.commit()
+        changed = 0
+        for sub in a.submissions:
+            seconds = sub.total_seconds_late
+            for nb in sub.notebooks:
+                want = late_penalty(plan["penalty"], nb.score, seconds)
+                if want is not None:
+                    want = max(0.0, min(float(nb.score), float(want)))
+                if nb.late_submission_penalty != want:
+                    nb.late_submission_penalty = want
+                    changed += 1
+        if changed:
+            gb.db.commit()
+        return changed
+
+    def collected_timestamp(self, student, assignment):
+        """The submission time of the collected submission (its timestamp.txt), or ''."""
+        path = self.folder("submitted", student, assignment) / "timestamp.txt"
+        try:
+            return path.read_text(encoding="utf-8").strip()
+        except OSError:
+            return ""
+
+    def waiting(self, assignment):
+        """{student: timestamp} of submissions in the exchange newer than what was collected."""
+        from nbgrader.utils import parse_utc
+
+        found = {}
+        for student, stamp in self.inbound(assignment).items():
+            have = self.collected_timestamp(student, assignment)
+            try:
+                newer = not have or parse_utc(stamp) > parse_utc(have)
+            except (ValueError, TypeError, OverflowError):
+                newer = stamp != have
+            if newer:
+                found[student] = stamp
+        return found
+
+    def not_graded_reason(self, gb, assignment, student):
+        """Why a collected submission has no grades (None when it has them or is not there):
+        the last grading failure logged, or what is wrong with its files."""
+        if not self.folder("submitted", student, assignment).is_dir():
+            return None
+        if self.submission(gb, assignment, student) is not None and self.is_graded(gb, assignment, student):
+            return None
+        reason = batch.precheck(assignment, student, self.root)
+        if reason:
+            return reason
+        entry = batch.read_grading_log(self.root, assignment).get(student)
+        if entry and not entry.get("ok"):
+            return entry.get("message") or "grading failed"
+        if self.submission(gb, assignment, student) is not None:
+            return "changed since graded: run term.py grade"
+        return "not graded yet: run term.py grade"
+
+    def check_exchange_owner(self, step):
+        """Fail ``step`` (and return False) when the exchange's folder of this course belongs
+        to another account: nbgrader would stop with "You don't own the directory"."""
+        folder = self.exchange / self.course_id
+        try:
+            owner = folder.stat().st_uid
+        except OSError:
+            return True
+        if owner == os.geteuid():
+            return True
+        import pwd
+
+        def name(uid):
+            try:
+                return pwd.getpwuid(uid).pw_name
+            except KeyError:
+                return f"uid {uid}"
+
+        self.fail(step, self.course_id,
+                  f"the exchange's course folder {folder} belongs to {name(owner)}, not to you "
+                  f"({name(os.geteuid())}): one course, one exchange — run the term as "
+                  f"{name(owner)}, or give this course its own exchange (--exchange DIR)")
+        return False
+
+    def shared_accounts(self):
+        """{student: [other students]} for students whose submissions in the exchange were made
+        from the same OS account as another student's: nbgrader fetch_feedback on that account
+        fetches the feedback of every submission the account made, whatever --student says."""
+        folder = self.exchange / self.course_id / "inbound"
+        by_uid = {}
+        if folder.is_dir():
+            for entry in folder.iterdir():
+                try:
+                    uid = entry.stat().st_uid
+                except OSError:
+                    continue
+                by_uid.setdefault(uid, set()).add(entry.name.split("+")[0])
+        shared = {}
+        for students in by_uid.values():
+            if len(students) > 1:
+                for s in students:
+                    shared[s] = sorted(students - {s})
+        return shared
 
     # -- setup
 
@@ -425,7 +699,7 @@ class Term:
             reason = self.ensure_exchange()
             if reason:
                 self.fail("setup", "exchange", reason)
-            else:
+            elif self.check_exchange_owner("setup"):
                 self.say(f"exchange: {self.exchange} (course id {self.course_id})")
         recorded = self.state.setdefault("recorded", {})
         for a in wanted:
@@ -458,7 +732,18 @@ class Term:
             self.say(f"students: {added} added, {updated} updated from {roster}")
             if kept:
                 self.say(f"note: in the gradebook but not in the roster (kept): {', '.join(kept)}")
+        unknown = sorted(set(self._schedule) - set(self.assignments()))
+        if unknown:
+            self.fail("setup", "schedule", f"{self.schedule_path} names assignment(s) source/ "
+                      f"does not have: {', '.join(unknown)}")
         with self.gradebook() as gb:
+            for a in wanted:
+                plan = self.schedule(a)
+                if plan is None:
+                    continue
+                self.apply_schedule(gb, a)
+                self.say(f"assignment {a}: due {plan['due']:%Y-%m-%d %H:%M} UTC, late "
+                         f"penalty {plan['penalty']}")
             self.say(f"gradebook: {len(gb.assignments)} assignment(s), {len(gb.students)} "
                      f"student(s) ({self.db_url.split('?')[0]})")
 
@@ -468,11 +753,13 @@ class Term:
         """Copy notebooks/<assignment> to the exchange's outbound folder, unless it is there
         already unchanged (or ``force``)."""
         self.check_assignment(assignment)
-        if not self.ensure_recorded(assignment, "release"):
-            return
         reason = self.ensure_exchange()
         if reason:
             self.fail("release", assignment, reason)
+            return
+        if not self.check_exchange_owner("release"):
+            return
+        if not self.ensure_recorded(assignment, "release"):
             return
         outbound = self.exchange / self.course_id / "outbound" / assignment
         local = self.root / "notebooks" / assignment
@@ -556,6 +843,10 @@ class Term:
         from actlib.grading.grader.sandbox import check_isolation
 
         self.check_assignment(assignment)
+        for s, stamp in sorted(self.waiting(assignment).items()):
+            if not students or s in students:
+                self.fail("grade", s, f"a newer submission ({stamp}) waits in the exchange: "
+                          f"run term.py collect {assignment} first")
         submitted = batch.students_of(assignment, self.root)
         if students:
             for s in students:
@@ -574,8 +865,8 @@ class Term:
         with self.gradebook() as gb:
             todo = [s for s in candidates if force or not self.is_graded(gb, assignment, s)]
         if not todo:
-            self.say(f"all {len(candidates)} submission(s) of {assignment} are graded and "
-                     f"unchanged: nothing to grade (--force grades them again)")
+            self.say(f"all {len(candidates)} collected submission(s) of {assignment} are graded "
+                     f"and unchanged: nothing to grade (--force grades them again)")
             return
         if isolation:
             reason = check_isolation()
@@ -612,9 +903,18 @@ class Term:
                 self.record(assignment, r.student).pop("graded", None)
                 self.fail("grade", r.student, r.message)
         self.save_state()
+        with self.gradebook() as gb:
+            self.apply_schedule(gb, assignment)
+            late = [f"{r.student} ({late_text(self.submission(gb, assignment, r.student).total_seconds_late)})"
+                    for r in results if r.ok and self.submission(gb, assignment, r.student)
+                    is not None and self.submission(gb, assignment, r.student).total_seconds_late > 0]
+        if late:
+            plan = self.schedule(assignment)
+            self.say(f"late: {', '.join(late)}; penalty: "
+                     f"{plan['penalty'] if plan else 'as nbgrader_config.py sets it'}")
         ok = sum(r.ok for r in results)
         self.say(f"{ok} of {len(todo)} submission(s) graded in {time.monotonic() - start:.1f} s; "
-                 f"next: grade the written answers (nbgrader formgrade), then term.py feedback "
+                 f"next: grade the written answers in {FORMGRADER}, then term.py feedback "
                  f"{assignment}")
 
     # -- feedback
@@ -638,9 +938,20 @@ class Term:
         except MissingEntry:
             return False
 
-    def feedback(self, assignment, students=None, force=False):
+    def ungraded_answers(self, gb, assignment, student):
+        """The reason feedback of ``student`` is not final yet (written answers not graded by
+        hand), or None."""
+        sub = self.submission(gb, assignment, student)
+        done, total = self.hand_grading(sub) if sub is not None else (0, 0)
+        if done == total:
+            return None
+        return (f"{total - done} of {total} written answer(s) not graded by hand yet: grade "
+                f"them in {FORMGRADER}, or pass --allow-ungraded")
+
+    def feedback(self, assignment, students=None, force=False, allow_ungraded=False):
         """Make the feedback of every graded submission whose feedback is missing or older than
-        its grades (all with ``force``), with nbgrader's generate_feedback."""
+        its grades (all with ``force``), with nbgrader's generate_feedback. A submission with
+        written answers still to grade by hand is refused unless ``allow_ungraded``."""
         self.check_assignment(assignment)
         graded, missing = self.graded_students(assignment, students)
         for s in missing:
@@ -648,10 +959,10 @@ class Term:
                       f"{assignment})")
         todo = []
         with self.gradebook() as gb:
+            self.apply_schedule(gb, assignment)
             for s in graded:
-                current = folder_hash(self.folder("submitted", s, assignment))
-                graded_hash = self.record(assignment, s).get("graded", {}).get("hash")
-                if current is not None and graded_hash is not None and current != graded_hash:
+                if (self.folder("submitted", s, assignment).is_dir()
+                        and not self.is_graded(gb, assignment, s)):
                     self.fail("feedback", s, f"submitted/{s}/{assignment} changed since it was "
                               f"graded: run term.py grade {assignment} first")
                     continue
@@ -660,9 +971,16 @@ class Term:
                               f"term.py grade {assignment} --student {s}")
                     continue
                 if force or self.feedback_state(gb, assignment, s) != "current":
+                    why = None if allow_ungraded else self.ungraded_answers(gb, assignment, s)
+                    if why:
+                        self.fail("feedback", s, why)
+                        continue
                     todo.append(s)
-        current = len(graded) - len(todo)
+        current = len(graded) - len(todo) - sum(
+            1 for line in self.failures if line.startswith("FAILED feedback "))
         if not todo:
+            if self.failures:
+                return
             if graded:
                 self.say(f"feedback of all {len(graded)} graded submission(s) of {assignment} "
                          f"is current: nothing to make (--force makes it again)")
@@ -695,25 +1013,47 @@ class Term:
 
     # -- return
 
-    def return_feedback(self, assignment, students=None, force=False):
+    def return_feedback(self, assignment, students=None, force=False, allow_ungraded=False):
         """Release current feedback through the exchange, where it changed since last returned
-        (all with ``force``). Stale feedback is refused: it would not match the grades."""
+        (all with ``force``). Refused: stale feedback (it would not match the grades), feedback
+        with written answers not graded by hand (unless ``allow_ungraded``), and the feedback of
+        students who submitted from an account another student submitted from (nbgrader would
+        give that account everyone's feedback)."""
         self.check_assignment(assignment)
         graded, missing = self.graded_students(assignment, students)
         for s in missing:
             self.fail("return", s, f"no graded submission of {assignment}")
+        if not graded and not missing:
+            self.fail("return", assignment, f"nothing to return: no graded submission of "
+                      f"{assignment} (run term.py collect, grade and feedback {assignment} first)")
+            return
         reason = self.ensure_exchange()
         if reason:
             self.fail("return", assignment, reason)
             return
+        if not self.check_exchange_owner("return"):
+            return
+        shared = self.shared_accounts()
         api, returned, unchanged = None, 0, 0
         for s in graded:
             with self.gradebook() as gb:
+                self.apply_schedule(gb, assignment)
                 state = self.feedback_state(gb, assignment, s)
+                ungraded = None if allow_ungraded else self.ungraded_answers(gb, assignment, s)
             if state != "current":
                 why = ("there is no feedback" if state == "none" else
                        "the feedback is older than the grades")
                 self.fail("return", s, f"{why}: run term.py feedback {assignment} first")
+                continue
+            if ungraded:
+                self.fail("return", s, ungraded)
+                continue
+            if s in shared:
+                self.fail("return", s, f"{s} submitted from the same OS account as "
+                          f"{', '.join(shared[s])}: nbgrader fetch_feedback on that account "
+                          f"would fetch all their feedback, whatever --student says. Feedback "
+                          f"through the exchange needs one account per student; give "
+                          f"feedback/{s}/{assignment}/*.html to {s} yourself")
                 continue
             folder = self.folder("feedback", s, assignment)
             if not ((folder / "timestamp.txt").is_file()
@@ -736,6 +1076,8 @@ class Term:
             self.save_state()
             returned += 1
             self.say(f"returned feedback to {s}")
+        if not returned and not unchanged:
+            return
         self.say(f"{assignment}: feedback returned to {returned} student(s)"
                  + (f", {unchanged} already had it" if unchanged else "")
                  + f"; students: nbgrader fetch_feedback {assignment} --course {self.course_id}")
@@ -744,7 +1086,10 @@ class Term:
 
     def export_rows(self, assignments=None):
         """One dict per (assignment, student) of the gradebook, with ``EXPORT_COLUMNS``: the
-        columns of ``nbgrader export``, and the answers still to grade by hand."""
+        columns of ``nbgrader export``; the answers still to grade by hand; ``status`` (graded,
+        not submitted, not graded — a collected submission without grades, whose scores are
+        left empty, never 0 —, changed since graded, newer submission waiting); ``late`` (how
+        late, empty when on time) and a ``note`` (why a submission is not graded)."""
         rows = []
         with self.gradebook() as gb:
             names = [a.name for a in gb.assignments]
@@ -752,90 +1097,154 @@ class Term:
                 if a not in names:
                     raise TermError(f"the gradebook has no assignment {a!r} (it has "
                                     f"{', '.join(names) or 'none'}; run term.py setup)")
+            people = {s.id: s for s in gb.students}
             for assignment in gb.assignments:
                 if assignments and assignment.name not in assignments:
                     continue
-                for student in gb.students:
-                    sub = self.submission(gb, assignment.name, student.id)
-                    row = {"assignment": assignment.name, "duedate": assignment.duedate or "",
-                           "student_id": student.id, "last_name": student.last_name or "",
-                           "first_name": student.first_name or "", "email": student.email or "",
-                           "max_score": assignment.max_score}
-                    if sub is None:
+                a = assignment.name
+                self.apply_schedule(gb, a)
+                waiting = self.waiting(a) if a in self.assignments() else {}
+                ids = sorted(set(people) | set(batch.students_of(a, self.root)))
+                for sid in ids:
+                    student = people.get(sid)
+                    sub = self.submission(gb, a, sid)
+                    row = {"assignment": a, "duedate": assignment.duedate or "",
+                           "student_id": sid,
+                           "last_name": (student.last_name or "") if student else "",
+                           "first_name": (student.first_name or "") if student else "",
+                           "email": (student.email or "") if student else "",
+                           "max_score": assignment.max_score, "late": "", "note": ""}
+                    reason = (self.not_graded_reason(gb, a, sid)
+                              if a in self.assignments() else None)
+                    if sub is None and reason is None:
                         row.update(timestamp="", raw_score=0.0, late_submission_penalty=0.0,
-                                   score=0.0, answers_to_grade_by_hand=0)
+                                   score=0.0, answers_to_grade_by_hand=0,
+                                   status="not submitted")
+                    elif sub is None:
+                        row.update(timestamp=self.collected_timestamp(sid, a), raw_score="",
+                                   late_submission_penalty="", score="",
+                                   answers_to_grade_by_hand="", status="not graded",
+                                   note=reason)
                     else:
                         done, total = self.hand_grading(sub)
                         penalty = sub.late_submission_penalty or 0.0
                         row.update(timestamp=sub.timestamp or "", raw_score=sub.score,
                                    late_submission_penalty=penalty,
                                    score=max(0.0, sub.score - penalty),
-                                   answers_to_grade_by_hand=total - done)
+                                   answers_to_grade_by_hand=total - done,
+                                   late=late_text(sub.total_seconds_late),
+                                   status="changed since graded" if reason else "graded",
+                                   note=reason or "")
+                    if sid in waiting:
+                        row["status"] += "; newer submission waiting"
+                        row["note"] = (row["note"] + "; " if row["note"] else "") + \
+                            f"submitted again {waiting[sid]}: run term.py collect {a}"
                     rows.append(row)
         return rows
 
-    def export(self, to=None, assignments=None):
-        """Write the grades CSV (default grades.csv in the course root, git-ignored)."""
+    def export(self, to=None, assignments=None, lms=False):
+        """Write the grades CSV (default grades.csv in the course root, git-ignored); with
+        ``lms``, the shape learning platforms import (default lms.grades.csv): one row per
+        student, ``student_id``, ``email`` and one column per assignment holding the score
+        after the late penalty — 0 for no submission, empty where a submission is not graded."""
         rows = self.export_rows(assignments)
-        path = Path(to) if to else self.root / "grades.csv"
+        default = "lms.grades.csv" if lms else "grades.csv"
+        path = Path(to) if to else self.root / default
         if not path.is_absolute():
             path = Path.cwd() / path
+        if lms:
+            order = list(dict.fromkeys(r["assignment"] for r in rows))
+            table = {}
+            for r in rows:
+                line = table.setdefault(r["student_id"], {"student_id": r["student_id"],
+                                                          "email": r["email"]})
+                line[r["assignment"]] = (round(r["score"], 4) if r["status"].startswith("graded")
+                                         or r["status"].startswith("not submitted") else "")
+            fields, lines = ["student_id", "email", *order], [table[k] for k in sorted(table)]
+        else:
+            fields, lines = EXPORT_COLUMNS, rows
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             with open(path, "w", newline="", encoding="utf-8") as fh:
-                writer = csv.DictWriter(fh, fieldnames=EXPORT_COLUMNS)
+                writer = csv.DictWriter(fh, fieldnames=fields)
                 writer.writeheader()
-                writer.writerows(rows)
+                writer.writerows(lines)
         except OSError as exc:
             raise TermError(f"cannot write {path}: {exc.strerror or exc}") from None
+        self.say(f"wrote {len(lines)} row(s) to {path}"
+                 + (" (one column per assignment, for a learning platform's gradebook)" if lms else ""))
         pending = sorted({r["student_id"] for r in rows if r["answers_to_grade_by_hand"]})
-        self.say(f"wrote {len(rows)} grade row(s) to {path}")
         if pending:
-            self.say(f"note: written answers still to grade by hand (nbgrader formgrade) for: "
+            self.say(f"note: written answers still to grade by hand ({FORMGRADER}) for: "
                      f"{', '.join(pending)}")
+        for r in rows:
+            if r["status"] != "graded" and r["status"] != "not submitted":
+                self.say(f"note: {r['assignment']} {r['student_id']}: {r['status']}"
+                         + (f" ({r['note']})" if r["note"] else "")
+                         + ("; its score is left empty" if r["score"] == "" else ""))
+        late = [f"{r['assignment']} {r['student_id']} ({r['late']}, penalty "
+                f"{r['late_submission_penalty']:g})" for r in rows if r["late"]]
+        if late:
+            self.say(f"late: {'; '.join(late)}")
 
     # -- status
 
     def status(self, assignments=None):
-        """Print, per assignment and student: submitted to the exchange, collected, graded
-        (score), graded by hand, feedback (current/stale/none), returned."""
+        """Print, per assignment and student: submitted to the exchange, collected (or a newer
+        submission waiting), late, graded (score, changed since graded, NOT GRADED with the
+        reason below the table), graded by hand, feedback (current/stale/none), returned."""
         wanted = assignments or self.assignments()
         for a in wanted:
             self.check_assignment(a)
         with self.gradebook() as gb:
             roster = {s.id for s in gb.students}
             for a in wanted:
-                inbound = self.inbound(a)
+                self.apply_schedule(gb, a)
+                inbound, waiting = self.inbound(a), self.waiting(a)
                 students = sorted(roster | set(inbound) | set(batch.students_of(a, self.root)))
-                self.say(f"{a}:")
-                header = ("student", "submitted", "collected", "graded", "by hand",
+                plan = self.schedule(a)
+                self.say(f"{a}:" + (f" due {plan['due']:%Y-%m-%d %H:%M} UTC, late penalty "
+                                    f"{plan['penalty']}" if plan else ""))
+                header = ("student", "submitted", "collected", "late", "graded", "by hand",
                           "feedback", "returned")
-                lines = [header]
+                lines, notes = [header], []
                 for s in students:
                     sub = self.submission(gb, a, s)
                     collected = self.folder("submitted", s, a).is_dir()
+                    reason = self.not_graded_reason(gb, a, s)
                     if sub is None:
-                        graded = "no"
-                    elif not self.is_graded(gb, a, s):
-                        graded = "changed" if collected else "yes (no submission)"
+                        graded = "NOT-GRADED" if collected else "no"
+                    elif reason:
+                        graded = "CHANGED" if collected else "yes(no-submission)"
                     else:
-                        graded = f"{sub.score:g}/{sub.max_score:g}"
+                        graded = f"{sub.score - (sub.late_submission_penalty or 0):g}/{sub.max_score:g}"
+                    if reason:
+                        notes.append(f"  {s}: not graded: {reason}")
+                    late = late_text(sub.total_seconds_late if sub is not None else 0)
                     if sub is not None:
                         done, total = self.hand_grading(sub)
                         by_hand = f"{done}/{total}"
                         feedback = self.feedback_state(gb, a, s)
                     else:
                         by_hand, feedback = "-", "none"
+                    if s in waiting:
+                        notes.append(f"  {s}: a newer submission ({waiting[s]}) waits in the "
+                                     f"exchange: run term.py collect {a}")
                     rec = self.record(a, s).get("returned", {})
                     files = self.feedback_files(a, s)
                     returned = ("no" if not rec else
                                 "yes" if rec.get("html") == files_hash(files) else "outdated")
-                    lines.append((s + ("" if s in roster else " (not on roster)"),
-                                  inbound.get(s, "-"), "yes" if collected else "no", graded,
+                    lines.append((s + ("" if s in roster else "(not-on-roster)"),
+                                  inbound.get(s, "-"),
+                                  "NEWER-WAITING" if s in waiting and collected
+                                  else "yes" if collected else "no",
+                                  late.replace(" late", "").replace(" ", "") or "-", graded,
                                   by_hand, feedback, returned))
                 widths = [max(len(str(row[i])) for row in lines) for i in range(len(header))]
                 for row in lines:
                     self.say("  " + "  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip())
+                for line in notes:
+                    self.say(line)
                 if len(lines) == 1:
                     self.say("  (no students: run term.py setup --roster FILE)")
 
@@ -849,7 +1258,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see {self.prog} --help)\n")
 
 
-def _parser():
+def _parser(prog="term.py"):
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--root", default=".", metavar="DIR",
                         help="the course directory (default: the current folder)")
@@ -858,23 +1267,29 @@ def _parser():
     common.add_argument("--exchange", metavar="DIR",
                         help=f"nbgrader's exchange folder (default: nbgrader_config.py's "
                              f"Exchange.root, {DEFAULT_EXCHANGE})")
-    parser = _Parser(prog="term.py", description="The instructor's term, one step at a time: "
-                     "python tools/term.py STEP, run from the course root.",
+    common.add_argument("--schedule", metavar="CSV",
+                        help=f"due dates and late penalties (default: {SCHEDULE_NAME} in the "
+                             f"course root, if it exists; columns {','.join(SCHEDULE_COLUMNS)})")
+    parser = _Parser(prog=prog, description="The instructor's term, one step at a time: "
+                     "python tools/term.py STEP (or actcourse STEP), run from the course root.",
                      epilog="Each step does only what is missing or out of date and can be rerun. "
                             "Exit status: 0 all done, 1 something failed (one line each), "
-                            "2 usage error. 'term.py STEP --help' describes a step.")
+                            f"2 usage error. '{prog} STEP --help' describes a step.")
     sub = parser.add_subparsers(dest="step", metavar="STEP", parser_class=_Parser)
     sub.required = True
 
     def add(name, help_, description):
         return sub.add_parser(name, parents=[common], help=help_,
-                              description=f"term.py {name}: {description}")
+                              description=f"{prog} {name}: {description}")
 
     p = add("setup", "record assignments and students in the gradebook; make the exchange",
             "record every assignment of source/ in the gradebook (its notebooks and graded cells, "
             "as nbgrader generate_assignment does; notebooks/ is checked against it) and the "
             "students of a roster CSV (columns id,first_name,last_name,email; only id required); "
-            "make the exchange folder (mode 1777). Rerunnable: adds and updates, never removes.")
+            "make the exchange folder (mode 1777); write the schedule's due dates (schedule.csv: "
+            "assignment,due,late_penalty — due as 2026-10-05 23:59 or with an offset, "
+            "2026-10-05T23:59+02:00; late_penalty none, zero or N%%/day). Rerunnable: adds and "
+            "updates, never removes.")
     p.add_argument("--roster", metavar="CSV", help="the roster CSV to add or update students from")
     p.add_argument("--assignment", action="append", metavar="ID",
                    help="record only this assignment (repeatable; default: all of source/)")
@@ -895,7 +1310,10 @@ def _parser():
     p = add("grade", "autograde new or changed submissions, in parallel",
             "autograde the submissions in submitted/*/ASSIGNMENT that are new or changed since "
             "they were graded, with N parallel workers running nbgrader's autograde in the "
-            "course's sandbox. Feedback is made by the feedback step, after grading by hand.")
+            "course's sandbox. Refuses a student whose newer submission still waits in the "
+            "exchange (collect first). Late work is penalised as the schedule says. Feedback is "
+            "made by the feedback step, after the written answers are graded by hand in "
+            "the Formgrader of the instructor's JupyterLab.")
     p.add_argument("assignment", help="the assignment id")
     p.add_argument("--student", action="append", metavar="ID", help="only this student (repeatable)")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, metavar="N",
@@ -909,41 +1327,58 @@ def _parser():
     p = add("feedback", "make feedback where the grades changed since it was made",
             "make the feedback HTML (scores, comments by hand, failure messages; no hidden tests; "
             "formulas rendered offline) of every graded submission whose feedback is missing or "
-            "older than its grades; run it after grading the written answers.")
+            "older than its grades; run it after grading the written answers in the Formgrader. "
+            "A submission with written answers not yet graded by hand is refused unless "
+            "--allow-ungraded.")
     p.add_argument("assignment", help="the assignment id")
     p.add_argument("--student", action="append", metavar="ID", help="only this student (repeatable)")
     p.add_argument("--force", action="store_true", help="make it again even if current")
+    p.add_argument("--allow-ungraded", action="store_true",
+                   help="make it even where written answers are not graded by hand yet")
 
     p = add("return", "return current feedback through the exchange",
             "release each student's current feedback to the exchange (students: nbgrader "
-            "fetch_feedback); feedback older than the grades is refused, feedback already "
-            "returned unchanged is skipped.")
+            "fetch_feedback); refused: feedback older than the grades, feedback with written "
+            "answers not graded by hand (unless --allow-ungraded), and students who submitted "
+            "from an OS account another student submitted from (feedback needs one account per "
+            "student). Feedback already returned unchanged is skipped.")
     p.add_argument("assignment", help="the assignment id")
     p.add_argument("--student", action="append", metavar="ID", help="only this student (repeatable)")
     p.add_argument("--force", action="store_true", help="return again even if unchanged")
+    p.add_argument("--allow-ungraded", action="store_true",
+                   help="return it even where written answers are not graded by hand yet")
 
     p = add("export", "write the grades CSV",
             "write every student's grade of every assignment (or those given) from the gradebook "
-            "to a CSV (nbgrader export's columns and the answers still to grade by hand).")
+            "to a CSV: nbgrader export's columns, the answers still to grade by hand, status "
+            "(graded, not submitted, not graded: scores left empty), how late and why not graded. "
+            "--lms writes one row per student and one column per assignment, as Canvas and "
+            "Moodle gradebooks import.")
     p.add_argument("--assignment", action="append", metavar="ID", help="only this assignment (repeatable)")
-    p.add_argument("--to", metavar="CSV", help="where to write (default: grades.csv in the course root)")
+    p.add_argument("--to", metavar="CSV", help="where to write (default: grades.csv, or "
+                   "lms.grades.csv with --lms, in the course root)")
+    p.add_argument("--lms", action="store_true",
+                   help="student_id, email and one score column per assignment")
 
     p = add("status", "show where every student stands",
-            "for each student: submitted to the exchange, collected, graded (score), answers "
-            "graded by hand, feedback (current, stale, none), returned.")
+            "for each student: submitted to the exchange, collected (NEWER-WAITING when a newer "
+            "submission is in the exchange), late, graded (score after penalty, CHANGED, "
+            "NOT-GRADED with the reason), answers graded by hand, feedback (current, stale, "
+            "none), returned.")
     p.add_argument("assignment", nargs="*", help="assignment ids (default: all)")
     return parser
 
 
-def main(argv=None):
+def main(argv=None, prog="term.py"):
     """Run one step of the term from the command line; return the exit status."""
-    args = _parser().parse_args(argv)
+    args = _parser(prog).parse_args(argv)
     say = lambda line: print(line, flush=True)  # noqa: E731
     try:
-        for name in ("roster", "to"):  # paths given relative to where the command runs
+        for name in ("roster", "to", "schedule"):  # paths given relative to where the command runs
             if getattr(args, name, None):
                 setattr(args, name, os.path.abspath(getattr(args, name)))
-        term = Term(args.root, course_id=args.course, exchange=args.exchange, say=say)
+        term = Term(args.root, course_id=args.course, exchange=args.exchange, say=say,
+                    schedule=args.schedule)
         os.chdir(term.root)
         if args.step == "setup":
             term.setup(args.roster, args.assignment, exchange=not args.no_exchange)
@@ -958,11 +1393,13 @@ def main(argv=None):
                        student_timeout=args.student_timeout,
                        isolation=not args.unsafe_no_isolation)
         elif args.step == "feedback":
-            term.feedback(args.assignment, args.student, force=args.force)
+            term.feedback(args.assignment, args.student, force=args.force,
+                          allow_ungraded=args.allow_ungraded)
         elif args.step == "return":
-            term.return_feedback(args.assignment, args.student, force=args.force)
+            term.return_feedback(args.assignment, args.student, force=args.force,
+                                 allow_ungraded=args.allow_ungraded)
         elif args.step == "export":
-            term.export(args.to, args.assignment)
+            term.export(args.to, args.assignment, lms=args.lms)
         elif args.step == "status":
             term.status(args.assignment)
     except TermError as exc:
