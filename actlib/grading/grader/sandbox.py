@@ -404,10 +404,12 @@ def _kernel_manager_class():
             return [sys.executable, "-m", "actlib.grading.grader.sandbox", "--runtime", self._runtime,
                     *self.limits.args(), *binds, "--", *cmd]
 
-        def cleanup_resources(self, restart=False):
-            super().cleanup_resources(restart=restart)
+        async def _async_cleanup_resources(self, restart=False):
+            await super()._async_cleanup_resources(restart=restart)
             if not restart:
                 shutil.rmtree(self._runtime, ignore_errors=True)
+
+        cleanup_resources = _async_cleanup_resources
 
     return SandboxedKernelManager
 
