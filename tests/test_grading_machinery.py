@@ -160,6 +160,8 @@ STUDENT = '''
 import numpy as np
 def double(x):
     return 2 * np.asarray(x)
+def appends(history):
+    history.extend([1.0, 2.0])
 def scale_in_place(x):
     x *= 3
     return x
@@ -217,6 +219,9 @@ def test_in_place_changes_and_generators_are_copied_back(kernel):
     x = np.array([1.0, 2.0])
     kernel.get("scale_in_place")(x)
     assert np.array_equal(x, [3.0, 6.0])
+    history = [0.5]
+    kernel.get("appends")(history)
+    assert history == [0.5, 1.0, 2.0]
     rng, twin = np.random.default_rng(3), np.random.default_rng(3)
     assert np.array_equal(kernel.get("draws")(rng), twin.normal(size=2))
     assert np.array_equal(rng.normal(size=2), twin.normal(size=2))

@@ -316,11 +316,12 @@ class KernelLink:
 
     @staticmethod
     def _copy_back(after, args, kwargs):
-        """Apply in-place changes the student's call made to array or generator arguments."""
+        """Apply in-place changes the student's call made to array, generator or list
+        arguments."""
         for key, data in after:
             original = args[key] if isinstance(key, int) and key < len(args) else kwargs.get(key)
             try:
-                new = wire.decode(data)
+                new = wire.decode(data, library=False)
             except wire.WireError:
                 continue
             if isinstance(original, np.ndarray) and isinstance(new, np.ndarray) \
@@ -330,6 +331,8 @@ class KernelLink:
             elif isinstance(original, np.random.Generator) \
                     and isinstance(new, np.random.Generator):
                 original.bit_generator.state = new.bit_generator.state
+            elif isinstance(original, list) and isinstance(new, list):
+                original[:] = new
 
     def rollout(self, target, grad, start, values, keys, hyper, steps, errstate, what):
         """Run an optimiser rollout in the kernel (one request instead of one per step);

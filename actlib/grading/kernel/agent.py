@@ -12,7 +12,8 @@ IPython's cell machinery), or, where a comm cannot be opened, as a tiny execute 
   so does a course object: the grader never decodes one);
 * ``call``    — call a handle with the grader's arguments, under the grader's NumPy error
   state, recording warnings; the reply holds the result, the warnings, any exception (type and
-  message) and the arguments after the call (so in-place changes are seen);
+  message) and the array, generator and list arguments after the call (so in-place changes,
+  e.g. a ``history`` list appended to, are seen);
 * ``getattr`` — an attribute of a handle;
 * ``rollout`` — an optimiser step function run for many steps (see `_rollout`).
 
@@ -105,7 +106,7 @@ def _call(request):
     _, reply = _invoke(target, args, kwargs, request.get("errstate"))
     after = []
     for key, value in [*enumerate(args), *kwargs.items()]:
-        if isinstance(value, (np.ndarray, np.random.Generator)):
+        if isinstance(value, (np.ndarray, np.random.Generator, list)):
             try:
                 after.append([key, _encode(value)])
             except wire.WireError:
