@@ -13,7 +13,7 @@ untouched release) in the same run, alternating, one submission at a time (one w
   test cells run inside the student's kernel, as nbgrader does by default.
 
 It prints each notebook's autograde time (nbgrader's own work for that student, measured by the
-grading worker) under both, the ratio of the totals, and the target: at most 1.3×.
+grading worker) under both, the ratio of the totals, and the target: at most 1.5×.
 """
 import argparse
 import statistics
@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 from actlib.grading.grader.batch import grade_class  # noqa: E402
 from coursetools import assignments, copy_course, regenerate  # noqa: E402
 
-TARGET = 1.3
+TARGET = 1.5
 IN_PROCESS = """
 # bench_grading.py: stock nbgrader execution (tests in the student's kernel, no sandbox)
 from nbgrader.preprocessors import Execute

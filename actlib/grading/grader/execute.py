@@ -253,6 +253,7 @@ class _CheckKernel:
 
     def __init__(self, owner, view, cwd):
         self.owner, self.view = owner, view
+        self.done = 0                     # how many of the check's steps this kernel has run
         manager = owner.kernel_manager_class
         self.km = manager(kernel_name=owner.kernel_name or "python3")
         env = dict(os.environ, MPLBACKEND="agg")
@@ -323,21 +324,27 @@ class _Checks:
         self.steps = []           # (source, answer grade id or None) run so far, in order
         self.kernels = {}         # View -> _CheckKernel (the union's, and one exercise's own)
         self.own = set()          # answer grade ids checked in a view of their own
+        self.missing = set()      # names the lesson's cells could not bind in the union's view
         self.deadline = time.monotonic() + owner.check_seconds
         self.ran_ordinary = set()
 
     # ------------------------------------------------------------ kernels
-    def _kernel(self, view, replay=True):
+    def _kernel(self, view):
+        """The kernel of ``view``, started if need be, having run every step so far."""
         if view not in self.kernels:
             for other in [v for v in self.kernels if v != self.union]:
                 self.kernels.pop(other).close()       # one exercise's kernel at a time
-            kernel = _CheckKernel(self.owner, view, self.cwd)
-            self.kernels[view] = kernel
-            if replay:
-                for source, _ in self.steps:
-                    kernel.run(source, self._until())
+            self.kernels[view] = _CheckKernel(self.owner, view, self.cwd)
+        kernel = self.kernels[view]
+        if kernel.done < len(self.steps):
+            for source, _ in self.steps[kernel.done:]:
+                kernel.run(source, self._until())
+            kernel.done = len(self.steps)
+            try:
                 kernel.link.drain()
-        return self.kernels[view]
+            except (KernelGone, AssertionError):
+                pass
+        return kernel
 
     def _until(self):
         return min(self.deadline, time.monotonic() + float(self.owner.timeout or 120))
@@ -370,32 +377,72 @@ class _Checks:
                     pass
         return sorted(chosen.items())
 
+    @staticmethod
+    def _statements(source):
+        """The top-level statements of a lesson's cell, each as its own source (so that one
+        statement needing a banned name leaves the others' names bound)."""
+        import ast
+
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            return [source]
+        lines = source.splitlines(keepends=True)
+        chunks = []
+        for node in tree.body:
+            decorators = getattr(node, "decorator_list", None)
+            first = decorators[0].lineno if decorators else node.lineno
+            chunks.append("".join(lines[first - 1:node.end_lineno]))
+        return chunks or [source]
+
+    def _lesson_step(self, source):
+        """Run a cell of the lesson's (a context cell, or an ordinary cell an answer reads),
+        statement by statement; names of statements that reached a banned name are missing in
+        the union's view (an exercise that reads one is checked in a view of its own)."""
+        for chunk in self._statements(source):
+            reached = self._step(chunk)
+            if reached:
+                try:
+                    self.missing |= bound_names(chunk)
+                except SyntaxError:
+                    pass
+
     def _step(self, source, answer=None):
+        """Run ``source`` in the union's kernel; return the banned names it reached."""
         if time.monotonic() >= self.deadline:
             self.steps.append((source, answer))
-            return
+            return []
         kernel = self._kernel(self.union)
         self.steps.append((source, answer))
         kernel.run(source, self._until())
-        if answer is None or kernel.link.dead is not None:
-            return
+        kernel.done = len(self.steps)
+        if kernel.link.dead is not None:
+            return []
         try:
             reached = kernel.link.drain()
         except (KernelGone, AssertionError):
-            return
+            return []
+        if answer is None:
+            return reached
         ban = bans.ban_for(self.assignment, answer)
         own = [n for n in reached if ban and (n in ban.unavailable or n in ban.libraries)]
         if own:
             self.session.refused[ban] = ban.message(own[0], "your answer cell")
         if any(self.union.covers(n) for n in reached if n not in own):
             self.own.add(answer)
+        return reached
 
     def _answer(self, gid):
         index, cell = self.cells.get(gid, (len(self.ordinary) + 10**6, None))
         source = cell.source if cell is not None else ""
         for dep_index, dep in self._needed_ordinary(source, index):
             self.ran_ordinary.add(dep_index)
-            self._step(dep)
+            self._lesson_step(dep)
+        try:
+            if free_names(source) & self.missing:
+                self.own.add(gid)
+        except SyntaxError:
+            pass
         self._step(source, gid)
 
     def _test(self, gid):
@@ -424,7 +471,7 @@ class _Checks:
         try:
             for kind, gid in self.session.order:
                 if kind == "context":
-                    self._step(self.session.contexts[gid])
+                    self._lesson_step(self.session.contexts[gid])
                     self.session.run_context(gid)
                 elif kind == "answer":
                     self._answer(gid)

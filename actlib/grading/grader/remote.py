@@ -5,9 +5,10 @@ execute request) and waits for the reply carrying the same nonce, within a deadl
 interrupts, then kills, a kernel that does not answer. Replies are decoded with the course's
 objects refused (`actlib.grading.wire`), and no message larger than `MAX_MESSAGE` is read.
 
-While a hidden test runs (``hidden``), nothing the student's code wrote reaches the outputs: an
-exception is reported by its type, a warning by its category (and NumPy's own wording), and a
-long string answer by its length — so a hidden input cannot be carried into the feedback. `RemoteFunction` and `RemoteObject` stand for the student's objects in
+While a hidden test runs (``hidden``), every text the student's code produced (exception
+messages and type names, warning texts, strings) is recorded in ``seen``, and the runner
+redacts it from that test's outputs: the checks may read it (e.g. that a ValueError names the
+argument), but a hidden input cannot be carried into the feedback through it. `RemoteFunction` and `RemoteObject` stand for the student's objects in
 the grader's process: calling one sends the arguments as data and brings back the result as
 data, re-raising the student's exception and re-emitting their warnings here, so the checks of
 `actlib.grading.checks` run unchanged — but in the grader's process, with the grader's NumPy.
@@ -36,8 +37,6 @@ MAX_MESSAGE = 48 * 2**20
 #: NumPy's own warning texts, the only ones a hidden test shows.
 _NUMPY_WARNING = re.compile(r"(overflow|underflow|invalid value|divide by zero) encountered "
                             r"in [a-z_ ]{1,40}\Z")
-_SHOWN_STRING = 60
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,40}\Z")
 
 
 class KernelGone(RuntimeError):
@@ -71,12 +70,10 @@ _WARNINGS = {"RuntimeWarning": RuntimeWarning, "DeprecationWarning": Deprecation
              "PendingDeprecationWarning": PendingDeprecationWarning}
 
 
-def _raise(info, what, hidden=False):
+def _raise(info, what, seen=None):
     name, message = str(info.get("type", "Exception")), str(info.get("message", ""))
-    if hidden:
-        name = name if _NAME.match(name) else "Exception"
-        message = (f"a value of a type that cannot be checked" if name == "WireError" else
-                   f"{what} raised {name} (its message is not shown for hidden tests)")
+    if seen is not None:                  # a hidden test: the text is redacted from its outputs
+        seen.extend([name, message])
     if name == "WireError":
         raise AssertionError(f"{what} returned a value that cannot be checked: {message}")
     if name in ("KeyboardInterrupt", "SystemExit"):
@@ -115,7 +112,8 @@ class KernelLink:
         self.comm_id = None       # the comm the requests travel on, once it is open
         self.ban = None           # the current exercise's ban (actlib.grading.grader.bans.Ban)
         self.view = None          # what this kernel's view stubs (actlib.grading.grader.views)
-        self.hidden = False       # a hidden test is running: show nothing the student wrote
+        self.hidden = False       # a hidden test is running: record the student's texts
+        self.seen = []            # texts the student's code produced during the hidden test
         self._comm_tried = False
         for channel in (self.client.iopub_channel, self.client.shell_channel):
             try:
@@ -261,17 +259,21 @@ class KernelLink:
             value = wire.decode(reply["value"], resolve=self._proxy, library=False)
         except wire.WireError as exc:
             raise AssertionError(f"{what} cannot be checked: {exc}") from None
-        return self._scrub(value) if self.hidden else value
-
-    def _scrub(self, value, depth=0):
-        """A hidden test's answer with long strings replaced by their length."""
-        if isinstance(value, str) and len(value) > _SHOWN_STRING:
-            return f"<a string of {len(value)} characters>"
-        if depth < 8 and isinstance(value, (list, tuple)):
-            return type(value)(self._scrub(v, depth + 1) for v in value)
-        if depth < 8 and isinstance(value, dict):
-            return {self._scrub(k, depth + 1): self._scrub(v, depth + 1) for k, v in value.items()}
+        if self.hidden:
+            self._record(value)
         return value
+
+    def _record(self, value, depth=0):
+        """Note the strings of a hidden test's answer (to redact them from its outputs)."""
+        if isinstance(value, str):
+            self.seen.append(value)
+        elif depth < 8 and isinstance(value, (list, tuple)):
+            for v in value[:1000]:
+                self._record(v, depth + 1)
+        elif depth < 8 and isinstance(value, dict):
+            for k, v in list(value.items())[:1000]:
+                self._record(k, depth + 1)
+                self._record(v, depth + 1)
 
     def _warn(self, entry):
         """Re-emit the student's warnings here (a hidden test shows only NumPy's wording)."""
@@ -281,7 +283,7 @@ class KernelLink:
             except (TypeError, IndexError, KeyError):
                 continue
             if self.hidden and not _NUMPY_WARNING.match(message):
-                message = f"a {category} (its text is not shown for hidden tests)"
+                self.seen.append(message)
             warnings.warn(message, _WARNINGS.get(category, UserWarning), stacklevel=4)
 
     def get(self, name):
@@ -311,7 +313,7 @@ class KernelLink:
         self._copy_back(reply.get("args_after", []), args, kwargs)
         self._warn(reply)
         if "raised" in reply:
-            _raise(reply["raised"], what, self.hidden)
+            _raise(reply["raised"], what, self.seen if self.hidden else None)
         return self.value(reply, what)
 
     @staticmethod
@@ -355,7 +357,7 @@ class KernelLink:
             entry = recorded.pop(0)
             self._warn(entry)
             if "raised" in entry:
-                _raise(entry["raised"], what, self.hidden)
+                _raise(entry["raised"], what, self.seen if self.hidden else None)
             return self.value(entry, what)
 
         replay.__name__ = what
@@ -364,7 +366,7 @@ class KernelLink:
     def getattr(self, target, attr, what):
         reply = self.request("getattr", what, target=target._handle.id, attr=attr)
         if "raised" in reply:
-            _raise(reply["raised"], what, self.hidden)
+            _raise(reply["raised"], what, self.seen if self.hidden else None)
         return self.value(reply, what)
 
 

@@ -127,6 +127,30 @@ def silencers(source):
     return found
 
 
+_REDACTED = "[text of yours, not shown for hidden tests]"
+
+
+def _redact(outputs, seen):
+    """Remove from a hidden test's outputs every text the student's code produced."""
+    texts = sorted({t for s in seen if isinstance(s, str) and len(s.strip()) >= 3
+                    for t in (s, repr(s), s[:200])}, key=len, reverse=True)
+    if not texts:
+        return
+
+    def clean(value):
+        for t in texts:
+            if t and t in value:
+                value = value.replace(t, _REDACTED)
+        return value
+
+    for out in outputs:
+        for key in ("evalue", "text"):
+            if isinstance(out.get(key), str):
+                out[key] = clean(out[key])
+        if isinstance(out.get("traceback"), list):
+            out["traceback"] = [clean(line) for line in out["traceback"]]
+
+
 def _error(ename, evalue):
     return nbformat.v4.new_output("error", ename=ename, evalue=evalue,
                                   traceback=[f"{ename}: {evalue}"])
@@ -298,10 +322,13 @@ class GraderSession:
         finally:
             link.deadline = None
             link.ban = None
-            link.hidden = False
+            hidden, link.hidden = link.hidden, False
+            seen, link.seen = list(link.seen), []
         text = stdout.getvalue()
         if text:
             outputs.insert(0, _stream("stdout", text))
         if stderr.getvalue():
             outputs.append(_stream("stderr", stderr.getvalue()))
+        if hidden:
+            _redact(outputs, seen)
         return outputs
