@@ -135,3 +135,55 @@ def test_a_diverging_trajectory_widens_the_view_only_so_far():
     assert lo == x0 and hi == x1 + 4 * (x1 - x0)
     inside = np.array([[x0 + 0.1, 0.0]])
     assert trajectory_window(surf, [inside]) == surf.window
+
+
+# --- text alternatives and colour vision ---------------------------------------------------
+
+def test_every_figure_gets_a_text_alternative_saying_what_it_shows():
+    from actlib import plots
+
+    x = np.linspace(-3, 3, 50)
+    ax = plots.plot_curves(x, {"sigmoid": 1 / (1 + np.exp(-x)), "tanh": np.tanh(x)},
+                           title="Two activations", xlabel="z", ylabel="g(z)")
+    text = plots.describe(ax.figure)
+    for part in ("Two activations", "g(z) against z", "sigmoid (solid)", "tanh (dashed)"):
+        assert part in text, text
+    html = plots.figure_html(ax.figure, "svg")
+    assert html.startswith("<figure") and 'alt="Figure: line plot' in html
+    assert "data:image/svg+xml," in html and "<figcaption" in html
+    plots.set_description(ax.figure, "Sigmoid and tanh, both S-shaped.")
+    assert 'alt="Sigmoid and tanh, both S-shaped."' in plots.figure_html(ax.figure, "png")
+
+
+def test_a_figure_of_several_panels_is_described_panel_by_panel():
+    from actlib import plots
+
+    axes = plots.plot_activation("elu")
+    text = plots.describe(axes[0].figure)
+    assert "2 panels" in text and "elu: value" in text and "elu: derivative" in text
+
+
+def test_compared_lines_differ_in_style_as_well_as_colour():
+    """The course's style cycles line styles with the Okabe–Ito colours: no two of the first
+    eight lines of a plot share a style, so none is told apart by colour alone."""
+    from actlib import plots
+
+    fig, ax = plt.subplots()
+    for k in range(8):
+        ax.plot([0, 1], [0, k], label=f"line {k}")
+    assert len({plots._cue(line) for line in ax.get_lines()}) == 8
+    assert plots.indistinct_lines(ax) == []
+
+
+def test_the_colour_vision_check_can_fail():
+    """Red and green of one style, as lesson 2's two learning rates once were, collapse
+    under deuteranopia; a dashed line makes the same pair fine."""
+    from actlib import plots
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], color="#d62728", linestyle="-", label="η = 0.45")
+    ax.plot([1, 0], color="#2ca02c", linestyle="-", label="η = 0.55")
+    found = plots.indistinct_lines(ax)
+    assert found and found[0][:2] == ("η = 0.45", "η = 0.55"), found
+    ax.get_lines()[1].set_linestyle("--")
+    assert plots.indistinct_lines(ax) == []
