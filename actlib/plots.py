@@ -23,7 +23,13 @@ LINE_STYLES = ("-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)), (0, (
                (0, (8, 2, 1, 2)))
 COURSE_STYLE = {
     "axes.prop_cycle": cycler(color=OKABE_ITO) + cycler(linestyle=LINE_STYLES),
+    # 11.5 pt text: a log axis's exponents (mathtext sets them at 70 %) are still 8 pt.
+    "font.size": 11.5,
 }
+# The widest figure the course shows, in inches: a notebook's output at a laptop's window
+# (1400 px wide, the file browser open) is about 10 inches of 96 px; a wider figure would be
+# scaled down on the page, and its text with it.
+WIDEST = 9.5
 
 
 def use_course_style():
@@ -283,7 +289,7 @@ def plot_trajectories(surface, trajectories, *, ax=None, title=None, levels=30, 
                 marker="." if markers else None, ms=3)
         ax.plot(*traj[0], "o", color=colour, ms=6)
         ax.plot(*traj[-1], "x", color=colour, ms=9, mew=2)
-    place_legend(ax, fontsize=8)
+    place_legend(ax, fontsize=9)
     return ax
 
 
@@ -331,7 +337,7 @@ def plot_regression_fit(problem, weights, *, epochs=None, true_line=None, ax=Non
         w, b = weights[e]
         ax.plot(xs, w * xs + b, color=colour, lw=1.5, label=f"model, epoch {e}")
     finish(ax, title or "Ground truth and model as epochs pass", "x", "y", legend=False)
-    place_legend(ax, fontsize=8)
+    place_legend(ax, fontsize=9)
     return ax
 
 
@@ -375,7 +381,7 @@ def plot_training_frame(problem, weights, epoch, *, label, true_line=None, axes=
     plot_regression_fit(problem, weights, epochs=[upto], true_line=true_line, ax=ax_fit,
                         title=f"{label} epoch number: {epoch}")
     ax_fit.get_lines()[-1].set_label(f"model, epoch {epoch}")
-    place_legend(ax_fit, fontsize=8)
+    place_legend(ax_fit, fontsize=9)
     plot_trajectories(problem, {label: weights[:upto + 1]}, ax=ax_path, markers=False,
                       title=f"Loss contours, epoch number: {epoch}")
     return axes
@@ -439,7 +445,7 @@ def plot_layer_histograms(values, *, title, xlabel, saturated=None, layers=None,
     if legend_outside:
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize=9)
     else:
-        place_legend(ax, fontsize=8)
+        place_legend(ax, fontsize=9)
     return ax
 
 
@@ -573,11 +579,28 @@ def set_description(fig, text):
     return fig
 
 
+def fit_width(fig, most=None):
+    """Narrow ``fig`` (its drawing, legends outside the axes included) to at most ``most``
+    inches (default `WIDEST`), keeping its text sizes: the page then shows it unscaled, every
+    text at its size. Returns the figure's width in inches as drawn."""
+    most = WIDEST if most is None else most
+    for _ in range(3):
+        renderer = fig.canvas.get_renderer() if hasattr(fig.canvas, "get_renderer") \
+            else fig._get_renderer()
+        drawn = fig.get_tightbbox(renderer).width
+        if drawn <= most + 1e-3:
+            return drawn
+        width, height = fig.get_size_inches()
+        fig.set_size_inches(max(width - (drawn - most) - 0.05, 1.0), height)
+    return fig.get_tightbbox(fig._get_renderer()).width
+
+
 def figure_html(fig, fmt="png"):
     """The figure as an HTML ``<figure>``: the image (``fmt`` "svg" or "png") with its text
     alternative (`describe`) as ``alt`` and as a caption a screen reader announces."""
     from IPython.core.pylabtools import print_figure
 
+    fit_width(fig)
     alt = html.escape(describe(fig), quote=True)
     if fmt == "svg":
         data = print_figure(fig, "svg")
@@ -585,7 +608,7 @@ def figure_html(fig, fmt="png"):
     else:
         data = print_figure(fig, "png", base64=True, bbox_inches="tight")
         src = f"data:image/png;base64,{data}"
-    return (f'<figure class="actlib-figure" style="margin: 0">'
+    return (f'{READING_CSS}<figure class="actlib-figure" style="margin: 0">'
             f'<img src="{src}" alt="{alt}"/>'
             f'<figcaption class="jp-sr-only" style="position:absolute;width:1px;height:1px;'
             f'overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap">{alt}</figcaption>'
@@ -594,10 +617,19 @@ def figure_html(fig, fmt="png"):
 
 _IMAGE_TYPES = ("image/png", "image/svg+xml", "image/jpeg", "application/pdf")
 
+# Prose at a readable measure: the text cells' paragraphs, lists and headings stop at about
+# 75 characters a line however wide the window (tables, formulas set apart, code and figures
+# keep the full width). JupyterLab 4 has no setting for it, and its custom.css route does not
+# reach a course's own configuration folder, so the course's kernel side sets it: a style
+# shown (invisibly) by the lesson's first cell and with every figure.
+READING_CSS = ("<style>.jp-Notebook .jp-MarkdownOutput > :is(p, ul, ol, blockquote, h1, h2, "
+               "h3, h4) { max-width: 62ch; }</style>")
+
 
 def show_figures_with_text_alternatives(shell=None):
     """In a notebook's kernel, show every Matplotlib figure as `figure_html` (the image with
-    its text alternative) instead of a bare image. Not in a headless run (nbgrader's or the
+    its text alternative) instead of a bare image, and set the prose's measure
+    (`READING_CSS`). Not in a headless run (nbgrader's or the
     tests', see `actlib.widgets.headless`), where nobody reads the page. Returns True when
     installed."""
     if any(os.environ.get(name) for name in ("NBGRADER_EXECUTION", "ACTLIB_HEADLESS")):
@@ -631,6 +663,8 @@ def show_figures_with_text_alternatives(shell=None):
         return figure_html(fig, chosen)
 
     formatters["text/html"].for_type(Figure, as_html)
+    from IPython.display import HTML, display
+    display(HTML(READING_CSS))
     return True
 
 

@@ -70,12 +70,22 @@ def slider(value, lo, hi, step, description):
                                readout_format=f".{decimals(step)}f", style=LABEL_STYLE)
 
 
+def option_width(options, description):
+    """A CSS width for a drop-down with its label that shows its longest option whole
+    (characters of the proportional font are at most one ``ch`` wide, plus room for the
+    arrow and the padding)."""
+    labels = [o[0] if isinstance(o, (tuple, list)) else o for o in options]
+    longest = max((len(str(label)) for label in labels), default=1)
+    return f"calc({longest + len(description) + 1}ch + 64px)"
+
+
 def dropdown(options, value, description):
     """A drop-down menu as wide as its longest option; in a headless run, just ``value``."""
     if headless():
         return value
     return widgets.Dropdown(options=options, value=value, description=description,
-                            style=LABEL_STYLE, layout=widgets.Layout(width="auto"))
+                            style=LABEL_STYLE,
+                            layout=widgets.Layout(width=option_width(options, description)))
 
 
 # What a screen reader needs and ipywidgets' sliders and Play buttons lack: each slider
@@ -371,7 +381,7 @@ def training_player(problem, runs, *, true_line=None):
         state["path"].set_data(w[:k + 1, 0], w[:k + 1, 1])
         axes[0].set_title(f"{choice.value} epoch number: {k}")
         axes[1].set_title(f"Loss contours, epoch number: {k}")
-        place_legend(axes[0], fontsize=8)
+        place_legend(axes[0], fontsize=9)
         show()
 
     def show():

@@ -132,7 +132,8 @@ def test_every_widget_builder_is_listed():
     widget on the page: all public functions but the helpers."""
     import inspect
 
-    helpers = {"headless", "explorer", "slider", "dropdown", "decimals", "accessible"}
+    helpers = {"headless", "explorer", "slider", "dropdown", "decimals", "accessible",
+               "option_width"}
     public = {name for name, f in vars(widgets).items() if inspect.isfunction(f)
               and not name.startswith("_") and f.__module__ == widgets.__name__}
     assert public - helpers == set(widgets.BUILDERS)
@@ -146,7 +147,7 @@ def test_slider_readouts_are_rounded_to_the_step_and_labels_shown_whole():
     s = widgets.slider(0.1, -3, 3, 0.1, "bias shift")
     assert s.readout_format == ".1f" and s.style.description_width == "initial"
     d = widgets.dropdown(["Momentum Optimizer (decay = 0.5)", "b"], "b", "optimiser")
-    assert d.layout.width == "auto", "a drop-down as narrow as its label cuts its options"
+    assert d.layout.width == "calc(42ch + 64px)", "a drop-down narrower than its options cuts them"
 
 
 def test_the_parameter_explorer_labels_its_slider_with_the_parameter():
