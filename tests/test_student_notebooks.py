@@ -89,3 +89,41 @@ def test_an_unanswered_function_is_named_cleanly(label, name):
     with pytest.raises(AssertionError) as info:
         checks.call_checked(stub, (), name=label)
     assert str(info.value).startswith(f"`{name}` is not answered yet:"), str(info.value)
+
+
+# Visible test cells a student reads at a glance: at most this many lines. The harnesses live
+# in actlib.grading.lessonchecks; the references stay in the cells (the grader's trust).
+LONGEST_TEST_CELL = 30
+# Cells still longer, in lessons whose tests another change is rewriting: each may shrink,
+# none may grow, and no other cell may join them.
+STILL_LONG = {("08-initialisation", "bn-backward-visible"): 43,
+              ("08-initialisation", "bn-layer-visible"): 41,
+              ("11-capstone", "c019"): 33, ("11-capstone", "c025"): 40,
+              ("11-capstone", "c037"): 44, ("11-capstone", "c041"): 35}
+
+
+def long_visible_tests(lesson, nb_cells):
+    """(cell id, lines) of visible test cells longer than allowed."""
+    out = []
+    for cell in nb_cells:
+        grading = cell.get("metadata", {}).get("nbgrader", {})
+        if cell["cell_type"] != "code" or not grading.get("grade"):
+            continue
+        lines = len("".join(cell["source"]).splitlines())
+        allowed = STILL_LONG.get((lesson, cell.get("id")), LONGEST_TEST_CELL)
+        if lines > allowed:
+            out.append((cell.get("id"), lines))
+    return out
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_visible_test_cells_read_at_a_glance(lesson):
+    long = long_visible_tests(lesson, cells("notebooks", lesson))
+    assert not long, (f"{lesson}: visible test cells longer than {LONGEST_TEST_CELL} lines "
+                      f"(move the harness to actlib.grading.lessonchecks): {long}")
+
+
+def test_the_length_rule_can_fail():
+    cell = {"cell_type": "code", "id": "t", "metadata": {"nbgrader": {"grade": True}},
+            "source": ["x = 1\n"] * (LONGEST_TEST_CELL + 1)}
+    assert long_visible_tests("02-training", [cell]) == [("t", LONGEST_TEST_CELL + 1)]
