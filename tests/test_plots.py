@@ -187,3 +187,21 @@ def test_the_colour_vision_check_can_fail():
     assert found and found[0][:2] == ("η = 0.45", "η = 0.55"), found
     ax.get_lines()[1].set_linestyle("--")
     assert plots.indistinct_lines(ax) == []
+
+
+def test_a_widened_view_keeps_its_contour_lines_apart():
+    """The surface explorer on "cosine" at rate 1.0: the path leaves the window, the view
+    widens, and the contour lines of the wavy surface must not crowd into moiré — fewer
+    levels, drawn from a finer grid, as the view widens."""
+    from actlib import surfaces
+    from actlib.plots import plot_trajectories, trajectory_window
+
+    surf, path, note = surfaces.explore("cosine", "momentum", learning_rate=1.0, steps=60)
+    window = trajectory_window(surf, [path])
+    zoom = max((window[0][1] - window[0][0]) / (surf.window[0][1] - surf.window[0][0]),
+               (window[1][1] - window[1][0]) / (surf.window[1][1] - surf.window[1][0]))
+    assert zoom > 2, "the example should widen the view"
+    ax = plot_trajectories(surf, {"momentum (rate 1)": path}, markers=False)
+    contour = next(c for c in ax.collections if hasattr(c, "levels"))
+    assert len(contour.levels) <= max(6, 30 / zoom) + 1
+    plt.close("all")
