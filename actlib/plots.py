@@ -391,8 +391,8 @@ def plot_training_frame(problem, weights, epoch, *, label, true_line=None, axes=
 
 # The two histograms one above the other, each with its legend (one stats line per layer)
 # on its right, inside the figure.
-SIGNAL_FIGSIZE = (11, 7.5)
-SIGNAL_LAYOUT = dict(left=0.07, right=0.62, bottom=0.08, top=0.95, hspace=0.4)
+SIGNAL_FIGSIZE = (9.5, 7.5)
+SIGNAL_LAYOUT = dict(left=0.08, right=0.58, bottom=0.08, top=0.95, hspace=0.4)
 
 def _shown_layers(depth, layers):
     """All layers of a shallow net; about six spread from first to last of a deep one."""
@@ -584,6 +584,13 @@ def fit_width(fig, most=None):
     inches (default `WIDEST`), keeping its text sizes: the page then shows it unscaled, every
     text at its size. Returns the figure's width in inches as drawn."""
     most = WIDEST if most is None else most
+    # Always from the width the figure was made with: a figure drawn again (a widget's) is
+    # narrowed the same way for the same content, whatever was shown before.
+    requested = getattr(fig, "_actlib_requested_width", None)
+    if requested is None:
+        fig._actlib_requested_width = requested = float(fig.get_size_inches()[0])
+    elif fig.get_size_inches()[0] != requested:
+        fig.set_size_inches(requested, fig.get_size_inches()[1])
     for _ in range(3):
         renderer = fig.canvas.get_renderer() if hasattr(fig.canvas, "get_renderer") \
             else fig._get_renderer()

@@ -205,3 +205,27 @@ def test_a_widened_view_keeps_its_contour_lines_apart():
     contour = next(c for c in ax.collections if hasattr(c, "levels"))
     assert len(contour.levels) <= max(6, 30 / zoom) + 1
     plt.close("all")
+
+
+def test_a_figure_drawn_again_is_narrowed_the_same_way():
+    """fit_width starts from the width the figure was made with, so a widget's figure shown
+    again with the same content gives the same bytes (the browser test's restore check)."""
+    from IPython.core.pylabtools import print_figure
+    from actlib import plots
+
+    fig, ax = plt.subplots(figsize=(14, 3))
+    line, = ax.plot([0, 1], label="a short legend")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    assert plots.fit_width(fig) <= plots.WIDEST + 1e-3
+    def svg():
+        with matplotlib.rc_context({"svg.hashsalt": "fixed"}):
+            return print_figure(fig, "svg", metadata={"Date": None})
+
+    first = svg()
+    line.set_label("a much, much longer legend entry than before, pushing the figure wider")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    plots.fit_width(fig)
+    line.set_label("a short legend")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    plots.fit_width(fig)
+    assert svg() == first
