@@ -301,20 +301,29 @@ def wait_for_redraw(page, roots, index, before, *, timeout=REDRAW_TIMEOUT):
     return figure_sources(page, roots, index)
 
 
+SHOT_HEIGHT = 3000         # px: screenshots of a tall window, a few per lesson
+
+
 def screenshots(page, folder, name):
-    """Screenshots of the whole notebook, one viewport at a time from the top (Playwright
-    waits for the next frame, so each shows the scrolled page)."""
+    """Screenshots of the whole notebook, one window at a time from the top, taken in a
+    window SHOT_HEIGHT tall (fewer, larger pictures; the width, and so the layout, is
+    unchanged); the window's size is put back afterwards."""
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    scroller = page.locator(f"{NOTEBOOK} .jp-WindowedPanel-outer").first
-    height, total = scroller.evaluate("e => [e.clientHeight, e.scrollHeight]")
-    shots = []
-    for k, top in enumerate(range(0, max(total, 1), max(height - 40, 200))):
-        scroller.evaluate("(e, top) => { e.scrollTop = top; }", top)
-        path = folder / f"{name}-{k + 1:02d}.jpeg"
-        page.screenshot(path=str(path), type="jpeg", quality=80)
-        shots.append(path)
+    size = page.viewport_size
+    page.set_viewport_size({"width": size["width"], "height": SHOT_HEIGHT})
+    try:
+        scroller = page.locator(f"{NOTEBOOK} .jp-WindowedPanel-outer").first
+        height, total = scroller.evaluate("e => [e.clientHeight, e.scrollHeight]")
+        shots = []
+        for k, top in enumerate(range(0, max(total, 1), max(height - 40, 200))):
+            scroller.evaluate("(e, top) => { e.scrollTop = top; }", top)
+            path = folder / f"{name}-{k + 1:02d}.jpeg"
+            page.screenshot(path=str(path), type="jpeg", quality=70)
+            shots.append(path)
+    finally:
+        page.set_viewport_size(size)
     return shots
 
 
@@ -465,6 +474,60 @@ def axe_violations(page):
     return found
 
 
+ANSWER_JS = """async (answers) => {
+  const app = window.jupyterapp;
+  if (!app) throw new Error('window.jupyterapp is missing (--LabApp.expose_app_in_browser)');
+  const notebook = app.shell.currentWidget.content;
+  for (const [index, source] of answers.write)
+    notebook.widgets[index].model.sharedModel.setSource(source);
+  for (const index of answers.run) {
+    notebook.deselectAll();
+    notebook.activeCellIndex = index;
+    await app.commands.execute('notebook:run-cell');
+  }
+  return notebook.widgets.length;
+}"""
+
+
+PROMPTS_JS = """([sel, code]) => {
+  const cells = [...document.querySelector(sel).querySelectorAll('.jp-Cell')];
+  return code.map(k => cells[k].querySelector('.jp-InputPrompt').textContent.trim());
+}"""
+
+
+def answer_in_place(page, lab, lesson):
+    """Answer the open student notebook as a student would: each answer cell (code and
+    written) gets the solution's text, then the answer cells, the test cells and the cells
+    that need answers (tagged raises-exception) run, in order; wait until the kernel is idle."""
+    student = json.loads((lab.course / "notebooks" / lesson / f"{lesson}.ipynb")
+                         .read_text(encoding="utf-8"))["cells"]
+    solution = {c["id"]: "".join(c["source"]) for c in json.loads(
+        (lab.course / "notebooks" / SOLUTIONS / lesson / f"{lesson}.ipynb")
+        .read_text(encoding="utf-8"))["cells"]}
+    write, run = [], []
+    for index, cell in enumerate(student):
+        grading = cell.get("metadata", {}).get("nbgrader", {})
+        if grading.get("solution"):
+            write.append([index, solution[cell["id"]]])
+        if grading.get("solution") or grading.get("grade") \
+                or "raises-exception" in cell.get("metadata", {}).get("tags", []):
+            run.append(index)
+    assert write and run, f"{lesson}: nothing to answer"
+    code = [k for k in run if student[k]["cell_type"] == "code"]
+    before = page.evaluate(PROMPTS_JS, [NOTEBOOK, code])
+    page.evaluate(ANSWER_JS, {"write": write, "run": run})
+    page.wait_for_function(
+        """([sel, code, before]) => {
+             const i = document.querySelector('.jp-Notebook-ExecutionIndicator');
+             const cells = [...document.querySelector(sel).querySelectorAll('.jp-Cell')];
+             return i !== null && i.dataset.status === 'idle' && code.every((k, n) => {
+               const t = cells[k].querySelector('.jp-InputPrompt').textContent.trim();
+               return /^\\[\\d+\\]:$/.test(t) && t !== before[n];
+             });
+           }""", arg=[NOTEBOOK, code, before], timeout=RUN_ALL_TIMEOUT * 1000)
+    return run
+
+
 def move_widgets(page, lesson, roots):
     """Change each widget's control as WIDGET_CHANGES says, check its figure, put it back."""
     for index, change in enumerate(WIDGET_CHANGES[lesson]):
@@ -503,11 +566,12 @@ def move_widgets(page, lesson, roots):
 @pytest.mark.parametrize("lesson", [pytest.param(a, marks=pytest.mark.xdist_group(GROUP_OF[a]))
                                     for a in LESSONS])
 def test_lesson_before_and_after_answering(lesson, student_lab, page):
-    """The student's notebook, Run All before answering: it reaches the last cell, each
-    unanswered exercise's test shows its one-line message, every figure that needs no answer
-    is drawn with a text alternative and every widget is live, fits and responds; axe-core
-    finds no critical or serious problem in the course's content. Then the solution (the
-    lesson answered), Run All: no error anywhere. Screenshots of both in the run's folder."""
+    """The student's notebook, Run All before answering: it reaches the last cell (so every
+    cell without an answer ran and drew its figures), each unanswered exercise's test shows
+    its one-line message, every figure has a text alternative and every widget is live, fits
+    and responds; axe-core finds no critical or serious problem in the course's content.
+    Then the lesson answered in place (the solution's answers typed in, their cells and the
+    tests run): no error anywhere. Screenshots of both in the run's folder."""
     student = f"{lesson}/{lesson}.ipynb"
     folder = browserkit.screenshot_dir() / lesson
     try:
@@ -516,6 +580,7 @@ def test_lesson_before_and_after_answering(lesson, student_lab, page):
         run_all(page)
         seconds = time.monotonic() - start
         shots = screenshots(page, folder / "before-answering", lesson)
+        start_checks = time.monotonic()
         cells = notebook_cells(student_lab, student)
         shown = page.evaluate(CELLS_JS, NOTEBOOK)
         problems = unanswered_problems(cells, shown)
@@ -545,24 +610,27 @@ def test_lesson_before_and_after_answering(lesson, student_lab, page):
             violations = axe_violations(page)
             assert not violations, (f"{lesson}: axe-core, critical or serious, in the "
                                     f"course's content:\n" + "\n".join(map(str, violations)))
+        checked = time.monotonic()
         move_widgets(page, lesson, roots)
         assert not page_problems(page, allowed=UNANSWERED), f"{lesson}: after moving the widgets"
-        student_lab.shut_down_sessions()
+        moved = time.monotonic()
 
-        # The lesson answered: the solution notebook, Run All.
-        open_notebook(page, student_lab, f"{SOLUTIONS}/{lesson}/{lesson}.ipynb",
-                      workspace=f"{lesson}-answered")
-        run_all(page)
+        # The lesson answered, in place: the solution's answers typed into the answer cells,
+        # which run with the test cells and the cells that need answers.
+        start = time.monotonic()
+        ran = answer_in_place(page, student_lab, lesson)
+        answering = time.monotonic() - start
         after = screenshots(page, folder / "after-answering", lesson)
         problems = page_problems(page)
-        assert not problems, f"{lesson}, answered, after Run All:\n" + "\n".join(problems)
+        assert not problems, f"{lesson}, answered:\n" + "\n".join(problems)
         answered = page.evaluate(CELLS_JS, NOTEBOOK)
-        missing = [k for k, (c, a) in enumerate(zip(cells, answered))
-                   if a["images"] and not shown[k]["images"] and "raises-exception" not in c[1]]
-        assert not missing, (f"{lesson}: cells whose figures need no answer but were not "
-                             f"drawn before answering: {missing}")
-        print(f"{lesson}: Run All before answering {seconds:.1f} s; screenshots: "
-              f"{len(shots)} in {shots[0].parent}, {len(after)} in {after[0].parent}")
+        undrawn = [k for k in ran if not cells[k][2] and "plt.show()" in cells[k][3]
+                   and not answered[k]["images"]]
+        assert not undrawn, f"{lesson}: cells that need answers drew no figure once answered: {undrawn}"
+        print(f"{lesson}: Run All before answering {seconds:.1f} s, checks and axe "
+              f"{checked - start_checks:.1f} s, widgets {moved - checked:.1f} s, answering "
+              f"{answering:.1f} s; "
+              f"screenshots: {len(shots)} in {shots[0].parent}, {len(after)} in {after[0].parent}")
     finally:
         student_lab.shut_down_sessions()
 
