@@ -4,9 +4,15 @@
 
 Each worker starts one JupyterLab server the way the README's students' command does (on a
 scratch copy of the course, on loopback, with a token) and one Chromium driven by
-Playwright. Without Playwright or Chromium these tests skip with a one-line reason, and
-fail under CI=true. Screenshots of every lesson after Run All go to the folder named in the
-run's header (``$BROWSER_SCREENSHOTS``, by default a fixed folder in the system's temp).
+Playwright, shared by every lesson it runs. Without Playwright or Chromium these tests skip
+with a one-line reason, and fail under CI=true.
+
+Each lesson is met as a student meets it: its student notebook, Run All before answering
+(Run All reaches the end, each unanswered exercise says so in one line, every figure and
+widget is there, readable and accessible: axe-core finds no critical or serious problem in
+the course's content), its widgets moved, then the lesson answered in place and its cells
+run. Screenshots before and after answering go to the folder named in the run's header
+(``$BROWSER_SCREENSHOTS``, by default a fixed folder in the system's temp).
 
 In the served course figures are drawn as SVG with their text kept as text (see
 `browserkit.Lab.kernel_environment`), so that titles and legends can be read in the page.
@@ -458,9 +464,17 @@ def axe_violations(page):
     [(rule, impact, number of nodes, first node's html)]."""
     from axe_playwright_python.sync_playwright import Axe
 
-    results = Axe().run(page, options={"resultTypes": ["violations"]})
+    axe = Axe()
+    # Two passes, for time: every rule but colour contrast on the whole page, and colour
+    # contrast (axe's slowest rule) on the course's content only, its outputs and its prose.
+    results = axe.run(page, options={"resultTypes": ["violations"],
+                                     "rules": {"color-contrast": {"enabled": False}}})
+    contrast = axe.run(page, context={"include": [[".jp-OutputArea-output"],
+                                                  [".jp-MarkdownOutput"]]},
+                       options={"resultTypes": ["violations"],
+                                "runOnly": {"type": "rule", "values": ["color-contrast"]}})
     found = []
-    for violation in results.response["violations"]:
+    for violation in results.response["violations"] + contrast.response["violations"]:
         if violation["impact"] not in AXE_LEVELS:
             continue
         course_nodes = [n for n in violation["nodes"] if page.evaluate(
@@ -758,3 +772,23 @@ def test_without_a_browser_students_skip_and_ci_fails(monkeypatch):
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="cannot run under CI"):
         _unavailable(reason)
+
+
+def test_the_unanswered_rule_can_fail():
+    """What the lesson test accepts after Run All before answering: one course message per
+    visible test cell, errors only in cells tagged raises-exception, and nothing else."""
+    message = ("AssertionError: `relu` is not answered yet: write your answer in its cell, in "
+               "place of `raise NotImplementedError()`, and run that cell.")
+    tagged = ["raises-exception"]
+    cells = [("code", tagged, True, "check(relu)"), ("code", [], False, "plot()"),
+             ("code", tagged, False, "def relu(x): ...")]
+    fine = [{"errors": [message]}, {"errors": []}, {"errors": []}]
+    assert unanswered_problems(cells, fine) == []
+    garbled = message.replace("`relu`", "`relu on the example `")
+    found = unanswered_problems(cells, [{"errors": [garbled]}, {"errors": ["KeyError: 'x'"]},
+                                        {"errors": []}])
+    assert any("not the course's one-line message" in f for f in found)
+    assert any("not tagged raises-exception" in f for f in found)
+    assert unanswered_problems(cells, [{"errors": []}, {"errors": []}, {"errors": []}])
+    traceback = "NameError: name 'x' is not defined\nTraceback (most recent call last): ..."
+    assert not UNANSWERED.match(traceback)
