@@ -417,14 +417,33 @@ def figure_font_sizes(page):
 
 
 def control_problems(page, roots):
-    """Controls of the widgets not fully visible: a label cut short, a drop-down narrower
-    than one of its options (measured in the drop-down's own font)."""
+    """Controls of the widgets not fully visible or not named: a label cut short, a
+    drop-down narrower than one of its options (measured in the drop-down's own font), a
+    slider handle not named by its visible label or announcing another value than its
+    rounded readout, a Play button without a name."""
     return page.evaluate("""(rs) => {
       const out = [], ctx = document.createElement('canvas').getContext('2d');
       rs.forEach((root, i) => {
         root.querySelectorAll('label.widget-label').forEach(l => {
           if (l.offsetParent !== null && l.scrollWidth > l.clientWidth + 1)
             out.push(`widget ${i}: label ${JSON.stringify(l.textContent)} is cut`);
+        });
+        root.querySelectorAll('[role="slider"]').forEach(h => {
+          const box = h.closest('.widget-slider');
+          const label = box && box.querySelector(':scope > label.widget-label');
+          const named = document.getElementById(h.getAttribute('aria-labelledby') || '');
+          if (!label || named !== label)
+            out.push(`widget ${i}: a slider handle not named by its label ` +
+                     JSON.stringify(label ? label.textContent : null));
+          const readout = box && box.querySelector('.widget-readout');
+          const said = h.getAttribute('aria-valuetext') || '';
+          if (readout && said !== readout.textContent.trim().replace('\u2212', '-'))
+            out.push(`widget ${i}: slider ${JSON.stringify(label && label.textContent)} ` +
+                     `announces ${JSON.stringify(said)}, shows ${JSON.stringify(readout.textContent)}`);
+        });
+        root.querySelectorAll('.widget-play button').forEach(b => {
+          if (!(b.getAttribute('aria-label') || '').trim())
+            out.push(`widget ${i}: a Play-widget button without a name`);
         });
         root.querySelectorAll('select').forEach(s => {
           const cs = getComputedStyle(s);
