@@ -322,11 +322,13 @@ def screenshots(page, folder, name):
     try:
         scroller = page.locator(f"{NOTEBOOK} .jp-WindowedPanel-outer").first
         height, total = scroller.evaluate("e => [e.clientHeight, e.scrollHeight]")
+        # the notebook's own area only (no menus or side bars): fewer pixels to take
+        box = page.locator(NOTEBOOK).first.bounding_box()
         shots = []
         for k, top in enumerate(range(0, max(total, 1), max(height - 40, 200))):
             scroller.evaluate("(e, top) => { e.scrollTop = top; }", top)
             path = folder / f"{name}-{k + 1:02d}.jpeg"
-            page.screenshot(path=str(path), type="jpeg", quality=70)
+            page.screenshot(path=str(path), type="jpeg", quality=70, clip=box)
             shots.append(path)
     finally:
         page.set_viewport_size(size)
