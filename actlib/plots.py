@@ -4,8 +4,40 @@ Every helper takes an optional Matplotlib ``ax`` (a new figure is made when it i
 always sets a title and axis labels, adds a legend where lines are compared, and returns
 the Axes so that a notebook can add to it.
 """
+import html
+import os
+import urllib.parse
+
 import matplotlib.pyplot as plt
 import numpy as np
+from cycler import cycler
+
+# --- the course's style: a colour-blind-safe palette, and a second cue besides colour ------
+
+# Okabe and Ito's eight colours (black last), safe under the common colour-vision
+# deficiencies; each paired with its own line style, so that two lines of one plot differ in
+# style as well as colour (a reader who cannot tell the colours apart still can the lines).
+OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
+             "#000000")
+LINE_STYLES = ("-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)), (0, (1, 3)),
+               (0, (8, 2, 1, 2)))
+COURSE_STYLE = {
+    "axes.prop_cycle": cycler(color=OKABE_ITO) + cycler(linestyle=LINE_STYLES),
+    # 11.5 pt text: a log axis's exponents (mathtext sets them at 70 %) are still 8 pt.
+    "font.size": 11.5,
+}
+# The widest figure the course shows, in inches: a notebook's output at a laptop's window
+# (1400 px wide, the file browser open) is about 10 inches of 96 px; a wider figure would be
+# scaled down on the page, and its text with it.
+WIDEST = 9.5
+
+
+def use_course_style():
+    """Set the course's Matplotlib style (palette, line styles, legend size)."""
+    plt.rcParams.update(COURSE_STYLE)
+
+
+use_course_style()
 
 
 def new_axes(ax=None, figsize=(6, 4)):
@@ -209,14 +241,21 @@ def plot_contour(surface, *, ax=None, levels=30, n=150, title=None, window=None)
     spaced so that the floor of the bowl is visible too (quantiles of the values on the
     grid). Returns the Axes."""
     ax = new_axes(ax, figsize=(6, 5))
+    zoom = 1.0
     if window is None:
         X, Y, Z = surface.grid(n)
     else:
         (x0, x1), (y0, y1) = window
+        (w0, w1), (v0, v1) = surface.window
+        zoom = max((x1 - x0) / (w1 - w0), (y1 - y0) / (v1 - v0), 1.0)
+        # A wider view of a wavy surface packs its contour lines closer: more grid points to
+        # follow them, fewer levels so that lines stay apart (no moiré).
+        n = int(min(4 * n, n * zoom))
         X, Y = np.meshgrid(np.linspace(x0, x1, n), np.linspace(y0, y1, n))
         Z = surface.value((X, Y), nan_outside=True)
     finite = Z[np.isfinite(Z)]
     if isinstance(levels, int):
+        levels = max(6, int(round(levels / zoom)))
         levels = np.unique(np.quantile(finite, np.linspace(0, 1, levels + 2)[1:-1] ** 2))
     ax.contour(X, Y, Z, levels=levels, cmap="viridis", linewidths=0.8)
     if np.isnan(Z).any():
@@ -250,7 +289,7 @@ def plot_trajectories(surface, trajectories, *, ax=None, title=None, levels=30, 
                 marker="." if markers else None, ms=3)
         ax.plot(*traj[0], "o", color=colour, ms=6)
         ax.plot(*traj[-1], "x", color=colour, ms=9, mew=2)
-    place_legend(ax, fontsize=8)
+    place_legend(ax, fontsize=9)
     return ax
 
 
@@ -298,7 +337,7 @@ def plot_regression_fit(problem, weights, *, epochs=None, true_line=None, ax=Non
         w, b = weights[e]
         ax.plot(xs, w * xs + b, color=colour, lw=1.5, label=f"model, epoch {e}")
     finish(ax, title or "Ground truth and model as epochs pass", "x", "y", legend=False)
-    place_legend(ax, fontsize=8)
+    place_legend(ax, fontsize=9)
     return ax
 
 
@@ -342,13 +381,18 @@ def plot_training_frame(problem, weights, epoch, *, label, true_line=None, axes=
     plot_regression_fit(problem, weights, epochs=[upto], true_line=true_line, ax=ax_fit,
                         title=f"{label} epoch number: {epoch}")
     ax_fit.get_lines()[-1].set_label(f"model, epoch {epoch}")
-    place_legend(ax_fit, fontsize=8)
+    place_legend(ax_fit, fontsize=9)
     plot_trajectories(problem, {label: weights[:upto + 1]}, ax=ax_path, markers=False,
                       title=f"Loss contours, epoch number: {epoch}")
     return axes
 
 
 # --- signal propagation (initialisation lesson) ---
+
+# The two histograms one above the other, each with its legend (one stats line per layer)
+# on its right, inside the figure.
+SIGNAL_FIGSIZE = (9.5, 7.5)
+SIGNAL_LAYOUT = dict(left=0.08, right=0.58, bottom=0.08, top=0.95, hspace=0.4)
 
 def _shown_layers(depth, layers):
     """All layers of a shallow net; about six spread from first to last of a deep one."""
@@ -360,7 +404,7 @@ def _shown_layers(depth, layers):
 
 
 def plot_layer_histograms(values, *, title, xlabel, saturated=None, layers=None, bins=60,
-                          logy=False, ax=None):
+                          logy=False, ax=None, legend_outside=False):
     """Overlaid histograms (as density lines) of one quantity per layer.
 
     ``values`` is a list of arrays, one per layer (index 0 = first hidden layer);
@@ -370,7 +414,8 @@ def plot_layer_histograms(values, *, title, xlabel, saturated=None, layers=None,
     outside it are left out, so each curve is the density of the central part of its layer.
     ``logy`` puts the density on a log scale (useful for ReLU's spike of exact zeros).
     ``layers`` picks which to show (default: all of a net of ≤ 6 layers, else six spread
-    from first to last). Returns the Axes.
+    from first to last); ``legend_outside`` puts the legend right of the axes. Returns the
+    Axes.
     """
     ax = new_axes(ax, figsize=(7, 4))
     shown = _shown_layers(len(values), layers)
@@ -391,20 +436,26 @@ def plot_layer_histograms(values, *, title, xlabel, saturated=None, layers=None,
         label = f"layer {i + 1}: mean {v.mean():+.3g}, std {v.std():.3g}"
         if saturated is not None:
             label += f", {100 * saturated[i]:.1f} % saturated"
-        ax.plot(centres, density, color=colour, lw=1.5, label=label)
+        ax.plot(centres, density, color=colour, lw=1.5, label=label,
+                linestyle=LINE_STYLES[len(ax.get_lines()) % len(LINE_STYLES)])
     if logy:
         ax.set_yscale("log")
     ax.grid(True, alpha=0.3)
     finish(ax, title, xlabel, "density", legend=False)
-    place_legend(ax, fontsize=7)
+    if legend_outside:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize=9)
+    else:
+        place_legend(ax, fontsize=9)
     return ax
 
 
 def plot_signal(prop, *, axes=None, layers=None, logy=False):
-    """Histograms of activations (left, with % saturated) and of gradients ∂L/∂a (right)
-    for each layer of an ``actlib.nn.propagate`` result. Returns the pair of Axes."""
+    """Histograms of activations (top, with % saturated) and of gradients ∂L/∂a (below)
+    for each layer of an ``actlib.nn.propagate`` result, each legend right of its plot.
+    Returns the pair of Axes."""
     if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(13, 4))
+        fig, axes = plt.subplots(2, 1, figsize=SIGNAL_FIGSIZE)
+        fig.subplots_adjust(**SIGNAL_LAYOUT)
     ax_a, ax_g = axes
     init = prop.init if isinstance(prop.init, str) else f"N(0, {prop.init:g}²)" \
         if isinstance(prop.init, (int, float)) else getattr(prop.init, "__name__", "custom")
@@ -412,9 +463,10 @@ def plot_signal(prop, *, axes=None, layers=None, logy=False):
     setup = f"{prop.activation}, {init}, {prop.depth}×{width}"
     plot_layer_histograms(prop.acts, saturated=prop.saturated, layers=layers, logy=logy,
                           ax=ax_a, title=f"Activations per layer ({setup})",
-                          xlabel="activation a")
+                          xlabel="activation a", legend_outside=True)
     plot_layer_histograms(prop.grads, layers=layers, logy=logy, ax=ax_g,
-                          title=f"Gradients per layer ({setup})", xlabel="∂L/∂a")
+                          title=f"Gradients per layer ({setup})", xlabel="∂L/∂a",
+                          legend_outside=True)
     return axes
 
 
@@ -451,3 +503,243 @@ def plot_unit_activity(X, W, b, *, ax=None, title=None, bins=40):
     ax.grid(True, alpha=0.3)
     title = title or f"Largest pre-activation per unit: {dead.mean():.0%} dead"
     return finish(ax, title, "max over the inputs of $z_j$", "number of units", legend=True)
+
+
+# --- text alternatives: what a figure shows, for a screen reader ----------------------------
+
+def _style_name(line):
+    style = line.get_linestyle()
+    names = {"-": "solid", "--": "dashed", "-.": "dash-dot", ":": "dotted"}
+    marker = line.get_marker()
+    words = [names.get(style, "patterned") if style not in ("None", "", " ", "none") else ""]
+    if marker not in (None, "None", "", " ", "none"):
+        words.append("with markers")
+    return " ".join(w for w in words if w)
+
+
+def _kind(ax):
+    if any(type(c).__name__ in ("QuadContourSet", "ContourSet") for c in ax.collections) \
+            or any(getattr(c, "levels", None) is not None for c in ax.collections):
+        return "contour plot"
+    if ax.patches and not ax.get_lines():
+        return "histogram"
+    if ax.images:
+        return "image"
+    if ax.collections and not ax.get_lines():
+        return "scatter plot"
+    return "line plot"
+
+
+def describe(fig, *, most=600):
+    """A text alternative for ``fig``: what each panel shows (its title, its kind, its axes
+    and the entries it compares), at most ``most`` characters. A description set with
+    `set_description` is used as it is."""
+    given = getattr(fig, "actlib_description", None)
+    if given:
+        return given
+    panels = []
+    for ax in fig.axes:
+        if not ax.get_visible() or getattr(ax, "_colorbar", None) is not None:
+            continue
+        if not (ax.lines or ax.collections or ax.images or ax.patches):
+            continue
+        title = ax.get_title() or ax.get_title("left") or ""
+        text = f"{_kind(ax)}" + (f" \u201c{title}\u201d" if title else "")
+        xlabel, ylabel = ax.get_xlabel(), ax.get_ylabel()
+        if xlabel or ylabel:
+            text += f" of {ylabel or 'y'} against {xlabel or 'x'}"
+        entries = []
+        for line in ax.get_lines():
+            label = line.get_label()
+            if not label.startswith("_"):
+                cue = _style_name(line)
+                entries.append(f"{label}" + (f" ({cue})" if cue else ""))
+        if not entries and ax.get_legend() is not None:
+            entries = [t.get_text() for t in ax.get_legend().get_texts()]
+        if entries:
+            text += "; it compares " + ", ".join(entries[:8])
+            if len(entries) > 8:
+                text += f" and {len(entries) - 8} more"
+        panels.append(text)
+    suptitle = fig._suptitle.get_text() if fig._suptitle is not None else ""
+    head = f"Figure \u201c{suptitle}\u201d" if suptitle else "Figure"
+    if not panels:
+        return head + "."
+    if len(panels) == 1:
+        out = f"{head}: {panels[0]}."
+    else:
+        out = f"{head} with {len(panels)} panels: " + "; ".join(
+            f"({k}) {p}" for k, p in enumerate(panels, 1)) + "."
+    return out if len(out) <= most else out[:most - 1].rstrip() + "\u2026"
+
+
+def set_description(fig, text):
+    """Give ``fig`` its own text alternative (one or two sentences saying what it shows)."""
+    fig.actlib_description = text
+    return fig
+
+
+def fit_width(fig, most=None):
+    """Narrow ``fig`` (its drawing, legends outside the axes included) to at most ``most``
+    inches (default `WIDEST`), keeping its text sizes: the page then shows it unscaled, every
+    text at its size. Returns the figure's width in inches as drawn."""
+    most = WIDEST if most is None else most
+    # Always from the width the figure was made with: a figure drawn again (a widget's) is
+    # narrowed the same way for the same content, whatever was shown before.
+    requested = getattr(fig, "_actlib_requested_width", None)
+    if requested is None:
+        fig._actlib_requested_width = requested = float(fig.get_size_inches()[0])
+    elif fig.get_size_inches()[0] != requested:
+        fig.set_size_inches(requested, fig.get_size_inches()[1])
+    for _ in range(3):
+        renderer = fig.canvas.get_renderer() if hasattr(fig.canvas, "get_renderer") \
+            else fig._get_renderer()
+        drawn = fig.get_tightbbox(renderer).width
+        if drawn <= most + 1e-3:
+            return drawn
+        width, height = fig.get_size_inches()
+        fig.set_size_inches(max(width - (drawn - most) - 0.05, 1.0), height)
+    return fig.get_tightbbox(fig._get_renderer()).width
+
+
+def figure_html(fig, fmt="png"):
+    """The figure as an HTML ``<figure>``: the image (``fmt`` "svg" or "png") with its text
+    alternative (`describe`) as ``alt`` and as a caption a screen reader announces."""
+    from IPython.core.pylabtools import print_figure
+
+    fit_width(fig)
+    alt = html.escape(describe(fig), quote=True)
+    if fmt == "svg":
+        data = print_figure(fig, "svg")
+        src = "data:image/svg+xml," + urllib.parse.quote(data, safe="")
+    else:
+        data = print_figure(fig, "png", base64=True, bbox_inches="tight")
+        src = f"data:image/png;base64,{data}"
+    return (f'{READING_CSS}<figure class="actlib-figure" style="margin: 0">'
+            f'<img src="{src}" alt="{alt}"/>'
+            f'<figcaption class="jp-sr-only" style="position:absolute;width:1px;height:1px;'
+            f'overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap">{alt}</figcaption>'
+            f'</figure>')
+
+
+_IMAGE_TYPES = ("image/png", "image/svg+xml", "image/jpeg", "application/pdf")
+
+# Prose at a readable measure: the text cells' paragraphs, lists and headings stop at about
+# 75 characters a line however wide the window (tables, formulas set apart, code and figures
+# keep the full width). JupyterLab 4 has no setting for it, and its custom.css route does not
+# reach a course's own configuration folder, so the course's kernel side sets it: a style
+# shown (invisibly) by the lesson's first cell and with every figure.
+READING_CSS = ("<style>.jp-Notebook .jp-MarkdownOutput > :is(p, ul, ol, blockquote, h1, h2, "
+               "h3, h4) { max-width: 62ch; }</style>")
+
+
+def show_figures_with_text_alternatives(shell=None):
+    """In a notebook's kernel, show every Matplotlib figure as `figure_html` (the image with
+    its text alternative) instead of a bare image, and set the prose's measure
+    (`READING_CSS`). Not in a headless run (nbgrader's or the
+    tests', see `actlib.widgets.headless`), where nobody reads the page. Returns True when
+    installed."""
+    if any(os.environ.get(name) for name in ("NBGRADER_EXECUTION", "ACTLIB_HEADLESS")):
+        return False
+    if shell is None:
+        try:
+            from IPython import get_ipython
+        except ImportError:  # pragma: no cover - IPython comes with ipykernel
+            return False
+        shell = get_ipython()
+    if shell is None or not hasattr(shell, "display_formatter") \
+            or type(shell).__name__ != "ZMQInteractiveShell":
+        return False
+    from matplotlib.figure import Figure
+
+    # Load the inline backend first: setting it up clears every formatter's Figure printer
+    # (IPython's select_figure_formats), which would undo ours.
+    plt._get_backend_mod()
+    formatters = shell.display_formatter.formatters
+
+    def as_html(fig):
+        chosen = "png"
+        try:
+            from matplotlib_inline.backend_inline import InlineBackend
+            formats = InlineBackend.instance().figure_formats
+            chosen = "svg" if "svg" in formats and "png" not in formats else "png"
+        except Exception:  # noqa: BLE001 - any trouble: PNG, the inline default
+            pass
+        for mime in _IMAGE_TYPES:      # one image per figure: the one in the HTML
+            formatters[mime].pop(Figure, None)
+        return figure_html(fig, chosen)
+
+    formatters["text/html"].for_type(Figure, as_html)
+    from IPython.display import HTML, display
+    display(HTML(READING_CSS))
+    return True
+
+
+show_figures_with_text_alternatives()
+
+
+# --- colour vision: lines a reader with a colour-vision deficiency cannot tell apart --------
+
+# Machado, Oliveira and Fernandes (2009), severity 1, applied to linear RGB.
+CVD_MATRICES = {
+    "protanopia": np.array([[0.152286, 1.052583, -0.204868],
+                            [0.114503, 0.786281, 0.099216],
+                            [-0.003882, -0.048116, 1.051998]]),
+    "deuteranopia": np.array([[0.367322, 0.860646, -0.227968],
+                              [0.280085, 0.672501, 0.047413],
+                              [-0.011820, 0.042940, 0.968881]]),
+    "tritanopia": np.array([[1.255528, -0.076749, -0.178779],
+                            [-0.078411, 0.930809, 0.147602],
+                            [0.004733, 0.691367, 0.303900]]),
+}
+
+
+def _to_lab(rgb):
+    """CIELAB (D65) of sRGB colours (rows in [0, 1])."""
+    rgb = np.clip(np.asarray(rgb, dtype=float), 0, 1)
+    lin = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    xyz = lin @ np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722],
+                          [0.0193, 0.1192, 0.9505]]).T / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+    return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]),
+                     200 * (f[..., 1] - f[..., 2])], axis=-1)
+
+
+def simulate(rgb, deficiency):
+    """sRGB colours (rows in [0, 1]) as seen with ``deficiency`` (a key of CVD_MATRICES)."""
+    rgb = np.clip(np.asarray(rgb, dtype=float), 0, 1)
+    lin = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    lin = np.clip(lin @ CVD_MATRICES[deficiency].T, 0, 1)
+    return np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * lin ** (1 / 2.4) - 0.055)
+
+
+def _cue(line):
+    style = line.get_linestyle()
+    marker = line.get_marker()
+    dashes = tuple(np.round(line._unscaled_dash_pattern[1] or (), 1)) \
+        if hasattr(line, "_unscaled_dash_pattern") else ()
+    return (style, dashes, marker if marker not in (None, "", " ", "none") else "None")
+
+
+def indistinct_lines(ax, *, smallest_difference=12.0):
+    """Pairs of labelled lines of ``ax`` told apart by colour alone whose colours come
+    closer than ``smallest_difference`` (CIELAB ΔE) for a reader with protanopia,
+    deuteranopia or tritanopia: [(label, label, deficiency, ΔE)]. Lines with different
+    styles or markers are told apart without colour and never listed."""
+    from matplotlib.colors import to_rgb
+
+    lines = [line for line in ax.get_lines() if not line.get_label().startswith("_")
+             and line.get_visible()]
+    found = []
+    for i, a in enumerate(lines):
+        for b in lines[i + 1:]:
+            if _cue(a) != _cue(b):
+                continue
+            pair = np.array([to_rgb(a.get_color()), to_rgb(b.get_color())])
+            for deficiency in CVD_MATRICES:
+                lab = _to_lab(simulate(pair, deficiency))
+                difference = float(np.linalg.norm(lab[0] - lab[1]))
+                if difference < smallest_difference:
+                    found.append((a.get_label(), b.get_label(), deficiency, round(difference, 1)))
+                    break
+    return found

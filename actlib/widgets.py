@@ -24,7 +24,7 @@ from IPython.display import display
 HEADLESS_VARIABLES = ("NBGRADER_EXECUTION", "ACTLIB_HEADLESS")
 # The functions that put one widget on the page (the browser tests count their calls).
 BUILDERS = ("interact", "activation_explorer", "neuron_explorer", "surface_explorer",
-            "training_player", "signal_explorer")
+            "training_player", "signal_explorer", "parameter_explorer")
 
 
 def headless():
@@ -40,24 +40,117 @@ def explorer(build):
             print(f"[{build.__name__}: an interactive explorer, shown when you run this "
                   f"notebook in JupyterLab]")
             return None
+        accessible()
         return build(*args, **kwargs)
     return wrapper
 
 
+# Labels are shown whole (no fixed label column that cuts them), and a control is as wide
+# as its longest option.
+LABEL_STYLE = {"description_width": "initial"}
+# Greek letters for the parameters of the registry's activations (the slider's label).
+PARAMETER_SYMBOLS = {"alpha": "α", "beta": "β", "threshold": "θ", "scale": "λ"}
+
+
+def decimals(step):
+    """How many decimals show a value on a grid of ``step`` exactly (0.05 -> 2, 0.1 -> 1)."""
+    for places in range(8):
+        if abs(round(step, places) - step) < 1e-12 * max(1.0, abs(step)):
+            return places
+    return 8
+
+
 def slider(value, lo, hi, step, description):
-    """A float slider that only updates when released (``continuous_update=False``);
-    in a headless run, just ``value``."""
+    """A float slider that only updates when released (``continuous_update=False``),
+    its readout rounded to the step; in a headless run, just ``value``."""
     if headless():
         return value
     return widgets.FloatSlider(value=value, min=lo, max=hi, step=step,
-                               description=description, continuous_update=False)
+                               description=description, continuous_update=False,
+                               readout_format=f".{decimals(step)}f", style=LABEL_STYLE)
+
+
+def option_width(options, description):
+    """A CSS width for a drop-down with its label that shows its longest option whole
+    (characters of the proportional font are at most one ``ch`` wide, plus room for the
+    arrow and the padding)."""
+    labels = [o[0] if isinstance(o, (tuple, list)) else o for o in options]
+    longest = max((len(str(label)) for label in labels), default=1)
+    return f"calc({longest + len(description) + 1}ch + 64px)"
 
 
 def dropdown(options, value, description):
-    """A drop-down menu; in a headless run, just ``value``."""
+    """A drop-down menu as wide as its longest option; in a headless run, just ``value``."""
     if headless():
         return value
-    return widgets.Dropdown(options=options, value=value, description=description)
+    return widgets.Dropdown(options=options, value=value, description=description,
+                            style=LABEL_STYLE,
+                            layout=widgets.Layout(width=option_width(options, description)))
+
+
+# What a screen reader needs and ipywidgets' sliders and Play buttons lack: each slider
+# handle named by its visible label (aria-labelledby) and announcing its rounded readout
+# (aria-valuetext: the rate of a log-scale slider, not its exponent), the readout named too,
+# and the Play widget's icon buttons named. Run by JupyterLab's JavaScript renderer (trusted
+# output: the notebook the student runs), once per page; it keeps up with new widgets.
+ACCESSIBILITY_SCRIPT = r"""
+(function () {
+  if (window.actlibAccessibleWidgets) { window.actlibAccessibleWidgets(); return; }
+  let pending = false, serial = 0;
+  function label(box) {
+    const l = box.querySelector(':scope > label.widget-label');
+    if (!l || !l.textContent.trim()) return null;
+    if (!l.id) l.id = 'actlib-label-' + (++serial);
+    return l;
+  }
+  function fix() {
+    pending = false;
+    document.querySelectorAll('.widget-slider').forEach(box => {
+      const l = label(box);
+      const readout = box.querySelector('.widget-readout');
+      box.querySelectorAll('[role="slider"]').forEach(handle => {
+        if (l && handle.getAttribute('aria-labelledby') !== l.id)
+          handle.setAttribute('aria-labelledby', l.id);
+        const text = readout ? readout.textContent.trim().replace('−', '-') : '';
+        if (text && handle.getAttribute('aria-valuetext') !== text)
+          handle.setAttribute('aria-valuetext', text);
+      });
+      if (readout && l && !readout.getAttribute('aria-label')) {
+        readout.setAttribute('role', 'textbox');
+        readout.setAttribute('aria-label', l.textContent.trim() + ', value');
+      }
+    });
+    document.querySelectorAll('.widget-play').forEach(box => {
+      const names = ['Play', 'Pause', 'Stop', 'Repeat'];
+      box.querySelectorAll('button').forEach((b, i) => {
+        const name = names[i] || 'Button';
+        if (b.getAttribute('aria-label') !== name) {
+          b.setAttribute('aria-label', name);
+          b.title = name;
+        }
+      });
+    });
+    document.querySelectorAll('.widget-dropdown').forEach(box => {
+      const l = label(box), select = box.querySelector('select');
+      if (l && select && !select.getAttribute('aria-labelledby'))
+        select.setAttribute('aria-labelledby', l.id);
+    });
+  }
+  function soon() { if (!pending) { pending = true; requestAnimationFrame(fix); } }
+  window.actlibAccessibleWidgets = soon;
+  new MutationObserver(soon).observe(document.body,
+    {subtree: true, childList: true, characterData: true});
+  soon();
+})();
+"""
+
+
+def accessible():
+    """Display `ACCESSIBILITY_SCRIPT` (nothing in a headless run)."""
+    if headless():
+        return
+    from IPython.display import Javascript
+    display(Javascript(ACCESSIBILITY_SCRIPT))
 
 
 def interact(function, **controls):
@@ -65,6 +158,7 @@ def interact(function, **controls):
     notebook, call ``function`` once with the controls' values and return its result."""
     if headless():
         return function(**{name: getattr(c, "value", c) for name, c in controls.items()})
+    accessible()
     return widgets.interact(function, **controls)
 
 
@@ -82,9 +176,9 @@ def activation_explorer(names=None, x=None):
 
     names = list(activations.names() if names is None else names)
     x = np.linspace(-5, 5, 801) if x is None else np.asarray(x, dtype=float)
-    choice = widgets.Dropdown(options=names, value=names[0], description="activation")
-    p1 = slider(0.0, -2.0, 2.0, 0.05, "param 1")
-    p2 = slider(0.0, -2.0, 2.0, 0.05, "param 2")
+    choice = dropdown(names, names[0], "activation")
+    p1 = slider(0.0, -2.0, 2.0, 0.05, "parameter 1")
+    p2 = slider(0.0, -2.0, 2.0, 0.05, "parameter 2")
     out = widgets.Output()
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
     plt.close(fig)
@@ -97,7 +191,9 @@ def activation_explorer(names=None, x=None):
             for s, item in zip((p1, p2), params + [None, None]):
                 s.layout.visibility = "visible" if item else "hidden"
                 if item:
-                    s.description, s.value = item[0], float(item[1])
+                    s.parameter = item[0]
+                    s.description = PARAMETER_SYMBOLS.get(item[0], item[0])
+                    s.value = float(item[1])
         finally:
             state["configuring"] = False
         redraw()
@@ -106,8 +202,8 @@ def activation_explorer(names=None, x=None):
         if state["configuring"]:
             return
         f = activations.get(choice.value)
-        params = {s.description: s.value for s in (p1, p2)
-                  if s.layout.visibility == "visible" and s.description in f.params}
+        params = {s.parameter: s.value for s in (p1, p2)
+                  if s.layout.visibility == "visible" and getattr(s, "parameter", None) in f.params}
         for ax in axes:
             ax.clear()
         plot_activation(choice.value, x, axes=axes, **params)
@@ -122,6 +218,55 @@ def activation_explorer(names=None, x=None):
     box = widgets.VBox([choice, widgets.HBox([p1, p2]), out])
     box.figure = fig
     return box
+
+
+def parameter_explorer(view, names, value, *, lo=0.05, hi=3.0, step=0.05):
+    """Pick an activation and move its first parameter: ``view(name, parameter)`` draws
+    what it shows (the parameter is None for an activation without one). The slider is
+    labelled with the chosen activation's parameter (β for swish, α for ELU) and hidden when
+    it has none. In a headless run, ``view`` is called once for ``value``. Returns the
+    widget box."""
+    from actlib import activations
+
+    def first_parameter(name):
+        params = [k for k in activations.get(name).params if k != "axis"]
+        return params[0] if params else None
+
+    def start(name):
+        p = first_parameter(name)
+        return float(activations.get(name).params[p]) if p else None
+
+    if headless():
+        return view(value, start(value))
+    accessible()
+    choice = dropdown(list(names), value, "activation")
+    param = slider(1.0, lo, hi, step, "parameter")
+    out = widgets.Output()
+    state = {"configuring": False}
+
+    def configure(*_):
+        p = first_parameter(choice.value)
+        state["configuring"] = True
+        try:
+            param.layout.visibility = "visible" if p else "hidden"
+            if p:
+                param.description = PARAMETER_SYMBOLS.get(p, p)
+                param.value = min(max(start(choice.value), lo), hi)
+        finally:
+            state["configuring"] = False
+        redraw()
+
+    def redraw(*_):
+        if state["configuring"]:
+            return
+        with out:
+            out.clear_output(wait=True)
+            view(choice.value, param.value if first_parameter(choice.value) else None)
+
+    choice.observe(configure, names="value")
+    param.observe(redraw, names="value")
+    configure()
+    return widgets.VBox([widgets.HBox([choice, param]), out])
 
 
 def neuron_explorer(X, y, g=None, w=(1.0, 1.0), b=-1.5):
@@ -144,6 +289,7 @@ def neuron_explorer(X, y, g=None, w=(1.0, 1.0), b=-1.5):
                     w2=slider(float(w[1]), -3, 3, 0.1, "w₂"), b=slider(float(b), -3, 3, 0.1, "b"))
     if headless():
         return interact(draw, **controls)       # the figure of the starting values, once
+    accessible()
     return widgets.interactive(draw, **controls)
 
 
@@ -159,16 +305,17 @@ def surface_explorer(surfaces_offered=("polynomial", "cosine", "logarithm", "rat
     from actlib import surfaces
     from actlib.plots import plot_trajectories
 
-    surface = widgets.Dropdown(options=list(surfaces_offered), description="surface")
-    opt = widgets.Dropdown(options=optim.names(), value="momentum", description="optimiser")
+    surface = dropdown(list(surfaces_offered), surfaces_offered[0], "surface")
+    opt = dropdown(optim.names(), "momentum", "optimiser")
     consts = [slider(v, -3.0, 3.0, 0.1, k) for k, v in zip("abcd", (1.0, 2.0, 0.5, -1.0))]
     rate = widgets.FloatLogSlider(value=0.05, base=10, min=-4, max=0, step=0.25,
-                                  description="rate", continuous_update=False)
+                                  description="rate", continuous_update=False,
+                                  readout_format=".2g", style=LABEL_STYLE)
     x0, y0 = slider(-2.5, -3.0, 3.0, 0.1, "start x"), slider(2.5, -3.0, 3.0, 0.1, "start y")
     n_steps = widgets.IntSlider(value=steps, min=5, max=300, step=5, description="steps",
-                                continuous_update=False)
+                                continuous_update=False, style=LABEL_STYLE)
     out = widgets.Output()
-    fig, ax = plt.subplots(figsize=(6, 5))
+    fig, ax = plt.subplots(figsize=(9.5, 6))
     plt.close(fig)
 
     def draw(*_):
@@ -202,11 +349,13 @@ def training_player(problem, runs, *, true_line=None):
 
     labels = list(runs)
     n_epochs = min(len(np.asarray(w)) for w in runs.values()) - 1
-    choice = widgets.Dropdown(options=labels, description="optimiser")
+    choice = dropdown(labels, labels[0], "optimiser")
     epoch = widgets.IntSlider(value=0, min=0, max=n_epochs, description="epoch",
-                              continuous_update=False)
+                              continuous_update=False, style=LABEL_STYLE)
     play = widgets.Play(value=0, min=0, max=n_epochs, interval=150, description="play")
-    widgets.jslink((play, "value"), (epoch, "value"))
+    # Linked in the kernel, not in the page: the slider moves when the kernel draws that
+    # epoch, so the slider and the figure's title show the same epoch while it plays.
+    widgets.link((play, "value"), (epoch, "value"))
     out = widgets.Output()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     plt.close(fig)
@@ -232,7 +381,7 @@ def training_player(problem, runs, *, true_line=None):
         state["path"].set_data(w[:k + 1, 0], w[:k + 1, 1])
         axes[0].set_title(f"{choice.value} epoch number: {k}")
         axes[1].set_title(f"Loss contours, epoch number: {k}")
-        place_legend(axes[0], fontsize=8)
+        place_legend(axes[0], fontsize=9)
         show()
 
     def show():
@@ -243,7 +392,9 @@ def training_player(problem, runs, *, true_line=None):
     choice.observe(full, names="value")
     epoch.observe(move, names="value")
     full()
-    return widgets.VBox([widgets.HBox([choice, play, epoch]), out])
+    box = widgets.VBox([widgets.HBox([choice, play, epoch]), out])
+    box.figure = fig
+    return box
 
 
 # --- signal propagation (initialisation lesson) ---
@@ -264,16 +415,16 @@ def signal_explorer(activations_offered=("tanh", "sigmoid", "relu", "selu", "lea
     from actlib import nn
     from actlib.plots import plot_signal
 
-    act = widgets.Dropdown(options=list(activations_offered), value=activations_offered[0],
-                           description="activation")
-    init = widgets.Dropdown(options=_SIGNAL_INITS, value="xavier_normal",
-                            description="init")
+    from actlib.plots import SIGNAL_FIGSIZE, SIGNAL_LAYOUT
+
+    act = dropdown(list(activations_offered), activations_offered[0], "activation")
+    init = dropdown(_SIGNAL_INITS, "xavier_normal", "initialisation")
     depth_s = widgets.IntSlider(value=depth, min=2, max=30, description="depth",
-                                continuous_update=False)
+                                continuous_update=False, style=LABEL_STYLE)
     width_s = widgets.IntSlider(value=width, min=50, max=500, step=50, description="width",
-                                continuous_update=False)
+                                continuous_update=False, style=LABEL_STYLE)
     out = widgets.Output()
-    fig, axes = plt.subplots(1, 2, figsize=(13, 4))
+    fig, axes = plt.subplots(2, 1, figsize=SIGNAL_FIGSIZE)
     plt.close(fig)
 
     def draw(*_):
@@ -283,7 +434,7 @@ def signal_explorer(activations_offered=("tanh", "sigmoid", "relu", "selu", "lea
             ax.clear()
         # A fixed layout, set before drawing: tight_layout would start from the previous
         # picture's layout, and the same choice could then give a slightly different figure.
-        fig.subplots_adjust(left=0.05, right=0.98, bottom=0.14, top=0.9, wspace=0.22)
+        fig.subplots_adjust(**SIGNAL_LAYOUT)
         plot_signal(prop, axes=axes)
         with out:
             out.clear_output(wait=True)
@@ -292,4 +443,6 @@ def signal_explorer(activations_offered=("tanh", "sigmoid", "relu", "selu", "lea
     for w in (act, init, depth_s, width_s):
         w.observe(draw, names="value")
     draw()
-    return widgets.VBox([widgets.HBox([act, init]), widgets.HBox([depth_s, width_s]), out])
+    box = widgets.VBox([widgets.HBox([act, init]), widgets.HBox([depth_s, width_s]), out])
+    box.figure = fig
+    return box

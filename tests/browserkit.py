@@ -131,6 +131,8 @@ class Lab:
                    "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
                    "--LabApp.news_url=None",
                    "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+                   # window.jupyterapp: the tests type answers into cells through it
+                   "--LabApp.expose_app_in_browser=True",
                    # a server left behind by a killed test run ends itself
                    "--ServerApp.shutdown_no_activity_timeout=900",
                    "--MappingKernelManager.cull_idle_timeout=900"]

@@ -1,8 +1,10 @@
 """The figure audit shared by the notebook tests: cells that check every figure a kernel draws.
 
 `AUDIT` (run first) wraps Matplotlib's ``print_figure`` so that each figure is checked when it is
-rendered — inline, in a widget's output, or saved — for a title, axis labels and a legend where
-labelled lines are compared; `REPORT` (run last) prints the problems found as JSON.
+rendered — inline, in a widget's output, or saved — for a title, axis labels, a legend where
+labelled lines are compared, and a second cue besides colour (line style or marker) wherever
+two compared lines' colours come close for a reader with a colour-vision deficiency
+(`actlib.plots.indistinct_lines`); `REPORT` (run last) prints the problems found as JSON.
 """
 import json
 
@@ -12,6 +14,7 @@ AUDIT = r'''
 import json as _json
 import matplotlib.backend_bases as _mbb
 from matplotlib.lines import Line2D as _Line2D
+from actlib.plots import indistinct_lines as _indistinct_lines
 
 _FIGURE_PROBLEMS = []
 
@@ -30,6 +33,10 @@ def _audit_figure(fig):
         labelled = [l for l in ax.get_lines() if not l.get_label().startswith("_")]
         if len(labelled) >= 2 and ax.get_legend() is None and not fig.legends:
             _FIGURE_PROBLEMS.append(f"{where}: {len(labelled)} labelled lines but no legend")
+        for a, b, deficiency, difference in _indistinct_lines(ax):
+            _FIGURE_PROBLEMS.append(
+                f"{where}: lines {a!r} and {b!r} differ by colour alone, and with "
+                f"{deficiency} their colours are only ΔE {difference} apart")
 
 _original_print_figure = _mbb.FigureCanvasBase.print_figure
 

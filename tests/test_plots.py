@@ -135,3 +135,97 @@ def test_a_diverging_trajectory_widens_the_view_only_so_far():
     assert lo == x0 and hi == x1 + 4 * (x1 - x0)
     inside = np.array([[x0 + 0.1, 0.0]])
     assert trajectory_window(surf, [inside]) == surf.window
+
+
+# --- text alternatives and colour vision ---------------------------------------------------
+
+def test_every_figure_gets_a_text_alternative_saying_what_it_shows():
+    from actlib import plots
+
+    x = np.linspace(-3, 3, 50)
+    ax = plots.plot_curves(x, {"sigmoid": 1 / (1 + np.exp(-x)), "tanh": np.tanh(x)},
+                           title="Two activations", xlabel="z", ylabel="g(z)")
+    text = plots.describe(ax.figure)
+    for part in ("Two activations", "g(z) against z", "sigmoid (solid)", "tanh (dashed)"):
+        assert part in text, text
+    html = plots.figure_html(ax.figure, "svg")
+    assert "<figure" in html and 'alt="Figure: line plot' in html
+    assert "data:image/svg+xml," in html and "<figcaption" in html
+    plots.set_description(ax.figure, "Sigmoid and tanh, both S-shaped.")
+    assert 'alt="Sigmoid and tanh, both S-shaped."' in plots.figure_html(ax.figure, "png")
+
+
+def test_a_figure_of_several_panels_is_described_panel_by_panel():
+    from actlib import plots
+
+    axes = plots.plot_activation("elu")
+    text = plots.describe(axes[0].figure)
+    assert "2 panels" in text and "elu: value" in text and "elu: derivative" in text
+
+
+def test_compared_lines_differ_in_style_as_well_as_colour():
+    """The course's style cycles line styles with the Okabe–Ito colours: no two of the first
+    eight lines of a plot share a style, so none is told apart by colour alone."""
+    from actlib import plots
+
+    fig, ax = plt.subplots()
+    for k in range(8):
+        ax.plot([0, 1], [0, k], label=f"line {k}")
+    assert len({plots._cue(line) for line in ax.get_lines()}) == 8
+    assert plots.indistinct_lines(ax) == []
+
+
+def test_the_colour_vision_check_can_fail():
+    """Red and green of one style, as lesson 2's two learning rates once were, collapse
+    under deuteranopia; a dashed line makes the same pair fine."""
+    from actlib import plots
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], color="#d62728", linestyle="-", label="η = 0.45")
+    ax.plot([1, 0], color="#2ca02c", linestyle="-", label="η = 0.55")
+    found = plots.indistinct_lines(ax)
+    assert found and found[0][:2] == ("η = 0.45", "η = 0.55"), found
+    ax.get_lines()[1].set_linestyle("--")
+    assert plots.indistinct_lines(ax) == []
+
+
+def test_a_widened_view_keeps_its_contour_lines_apart():
+    """The surface explorer on "cosine" at rate 1.0: the path leaves the window, the view
+    widens, and the contour lines of the wavy surface must not crowd into moiré — fewer
+    levels, drawn from a finer grid, as the view widens."""
+    from actlib import surfaces
+    from actlib.plots import plot_trajectories, trajectory_window
+
+    surf, path, note = surfaces.explore("cosine", "momentum", learning_rate=1.0, steps=60)
+    window = trajectory_window(surf, [path])
+    zoom = max((window[0][1] - window[0][0]) / (surf.window[0][1] - surf.window[0][0]),
+               (window[1][1] - window[1][0]) / (surf.window[1][1] - surf.window[1][0]))
+    assert zoom > 2, "the example should widen the view"
+    ax = plot_trajectories(surf, {"momentum (rate 1)": path}, markers=False)
+    contour = next(c for c in ax.collections if hasattr(c, "levels"))
+    assert len(contour.levels) <= max(6, 30 / zoom) + 1
+    plt.close("all")
+
+
+def test_a_figure_drawn_again_is_narrowed_the_same_way():
+    """fit_width starts from the width the figure was made with, so a widget's figure shown
+    again with the same content gives the same bytes (the browser test's restore check)."""
+    from IPython.core.pylabtools import print_figure
+    from actlib import plots
+
+    fig, ax = plt.subplots(figsize=(14, 3))
+    line, = ax.plot([0, 1], label="a short legend")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    assert plots.fit_width(fig) <= plots.WIDEST + 1e-3
+    def svg():
+        with matplotlib.rc_context({"svg.hashsalt": "fixed"}):
+            return print_figure(fig, "svg", metadata={"Date": None})
+
+    first = svg()
+    line.set_label("a much, much longer legend entry than before, pushing the figure wider")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    plots.fit_width(fig)
+    line.set_label("a short legend")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    plots.fit_width(fig)
+    assert svg() == first

@@ -18,6 +18,7 @@ failed check with a message that names the input; it is never left to print on s
 student's call (e.g. a ``DeprecationWarning``) are recorded and ignored.
 """
 import numbers
+import re
 import warnings
 
 import numpy as np
@@ -163,7 +164,7 @@ def call_checked(fn, args=(), kwargs=None, *, name="your function", where=""):
                 f"evaluates an expression that overflows or divides by zero, even in a branch "
                 f"that np.where would discard.") from None
         except NotImplementedError:
-            raise AssertionError(unanswered(f"`{name.split('(')[0]}`")) from None
+            raise AssertionError(unanswered(f"`{_function_name(name)}`")) from None
     numeric = [w for w in caught if issubclass(w.category, RuntimeWarning)]
     if numeric:
         raise AssertionError(
@@ -171,6 +172,13 @@ def call_checked(fn, args=(), kwargs=None, *, name="your function", where=""):
             f"without warnings; rewrite it so that no intermediate value overflows or is "
             f"undefined.")
     return result
+
+
+def _function_name(label):
+    """The function a check's label names: its leading identifier ("minibatch_epoch" of
+    "minibatch_epoch on the example (n = 3), theta=[0.0, 0.0]" or of "relu(x=[1, 2])")."""
+    match = re.match(r"\s*([A-Za-z_][A-Za-z0-9_.]*)", label)
+    return match.group(1) if match else label.strip()
 
 
 def _mismatch(got, expected, rtol, atol):
