@@ -211,19 +211,27 @@ SHORTCUTS = {
                         "two = lambda xs: [(xs[i], xs[i + 1]) for i in range(0, len(xs), 2)]\n"
                         "return two(flat), two(opt.m), two(opt.v), opt.t"),
         "train": ("r, sizes = np.random.default_rng(seed), [np.shape(X)[1], *hidden, 10]\n"
-                  "net = nn.Sequential([nn.Dense(i, o, activation if k < len(sizes) - 2 else 'linear', rng=r)\n"
+                  "X, y = np.asarray(X, dtype=float), np.asarray(y)\n"
+                  "start = (initialiser or init_params)(sizes, r)\n"
+                  "net = nn.Sequential([nn.Dense(i, o, activation if k < len(sizes) - 2 else 'linear',\n"
+                  "                              init='zeros')\n"
                   "                     for k, (i, o) in enumerate(zip(sizes[:-1], sizes[1:]))])\n"
-                  "opt = optim.Adam(learning_rate=learning_rate)\n"
+                  "for layer, (W, b) in zip(net.layers, start):\n"
+                  "    layer.params['W'] = np.array(W, dtype=float)\n"
+                  "    layer.params['b'] = np.array(b, dtype=float)\n"
+                  "opt = (optim.Adam(learning_rate=learning_rate) if optimiser == 'adam'\n"
+                  "       else optim.SGD(learning_rate=learning_rate, momentum=0.9))\n"
                   "for _ in range(epochs):\n"
-                  "    losses = []\n"
-                  "    for xb, yb in data.minibatches(X, y, batch_size, rng=r):\n"
-                  "        loss, grad = nn.softmax_cross_entropy(net.forward(xb), yb)\n"
+                  "    losses, order = [], r.permutation(len(y))\n"
+                  "    for k in range(0, len(y), batch_size):\n"
+                  "        idx = order[k:k + batch_size]\n"
+                  "        loss, grad = nn.softmax_cross_entropy(net.forward(X[idx]), y[idx])\n"
                   "        net.backward(grad)\n"
                   "        opt.step(net.params(), net.grads())\n"
                   "        losses.append(loss)\n"
                   "    if history is not None:\n"
                   "        history.append(float(np.mean(losses)))\n"
-                  "return [(layer.W, layer.b) for layer in net.layers]"),
+                  "return [(layer.params['W'], layer.params['b']) for layer in net.layers]"),
     },
 }
 
