@@ -244,6 +244,18 @@ def figure_sources(page, roots, index):
                          [roots, index])
 
 
+def settled_figures(page, roots, index, timeout=90):
+    """The widget's figures once they are drawn as SVG: on a busy machine the widget's first
+    output can reach the page after the kernel went idle."""
+    deadline = time.monotonic() + timeout
+    sources = figure_sources(page, roots, index)
+    while time.monotonic() < deadline and not (
+            sources and all(src.startswith("data:image/svg") for src in sources)):
+        page.wait_for_timeout(500)
+        sources = figure_sources(page, roots, index)
+    return sources
+
+
 def figure_texts(sources):
     """Every text element of the SVG figures ``sources``."""
     texts = []
@@ -298,13 +310,14 @@ def wait_for_redraw(page, roots, index, before, *, timeout=REDRAW_TIMEOUT):
         page.wait_for_function(
             """([rs, i, before]) => {
                  const now = [...rs[i].querySelectorAll('img')].map(e => e.src);
-                 return now.length > 0 && JSON.stringify(now) !== JSON.stringify(before);
+                 return now.length > 0 && now.every(s => s.startsWith('data:image/svg'))
+                        && JSON.stringify(now) !== JSON.stringify(before);
                }""", arg=[roots, index, before], timeout=timeout * 1000)
     except Exception as exc:  # playwright's TimeoutError
         raise AssertionError(f"widget {index}: its figure did not change within {timeout} s "
                              f"after a control changed") from exc
     page.wait_for_function(IDLE_JS, timeout=timeout * 1000)
-    return figure_sources(page, roots, index)
+    return settled_figures(page, roots, index)
 
 
 SHOT_HEIGHT = 3000         # px: screenshots of a tall window, a few per lesson
@@ -566,7 +579,7 @@ def answer_in_place(page, lab, lesson):
 def move_widgets(page, lesson, roots):
     """Change each widget's control as WIDGET_CHANGES says, check its figure, put it back."""
     for index, change in enumerate(WIDGET_CHANGES[lesson]):
-        before = figure_sources(page, roots, index)
+        before = settled_figures(page, roots, index)
         assert before, f"{lesson}, widget {index}: no figure before any change"
         original = control_value(page, roots, index, change["control"])
         set_control(page, roots, index, change["control"], change["value"])
