@@ -116,7 +116,9 @@ class Lab:
         (notification / "notification.jupyterlab-settings").write_text(
             '{"fetchNews": "false", "checkForUpdates": false}')
         (home / "workspaces").mkdir(exist_ok=True)
-        env = {k: v for k, v in os.environ.items() if k not in HEADLESS_VARIABLES}
+        # a person's JupyterLab has no headless switch and no forced Matplotlib backend
+        env = {k: v for k, v in os.environ.items()
+               if k not in HEADLESS_VARIABLES and k != "MPLBACKEND"}
         for name, value in env_assignments.items():
             env[name] = os.path.expandvars(value.replace("$PWD", str(self.course)))
         env.update(self.kernel_environment(home))

@@ -35,9 +35,6 @@ import warnings
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
-os.environ.setdefault("MPLBACKEND", "Agg")
-os.environ.setdefault("ACTLIB_HEADLESS", "1")
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -323,4 +320,8 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    # a command-line run draws nothing: set here, not on import (a test process that imports
+    # this module must not hand Agg to every kernel and JupyterLab it starts later)
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    os.environ.setdefault("ACTLIB_HEADLESS", "1")
     sys.exit(main())
