@@ -760,6 +760,12 @@ def test_students_see_their_notebook_and_no_instructor_tool(student_lab, page):
         assert ("`x_counter` is not answered yet: write your answer in its cell, in place of "
                 "`raise NotImplementedError()`, and run that cell.") in report, report
         assert "Traceback" not in report, f"Validate showed a traceback:\n{report}"
+        # ...and each failed test leads with that message, above the test's code
+        # (actlib.grading.preprocessors.lead_with_message, set in jupyter-student/).
+        blocks = report.split("The following cell failed:")[1:]
+        tests = [b for b in blocks if "You did not provide a response" not in b]
+        assert tests and all(re.match(r"\s*\w+: .+\n\(the test cell follows\)", b)
+                             for b in tests), f"Validate did not lead with the message:\n{report}"
         page.screenshot(path=str(_student_shot("validate.png")))
     finally:
         student_lab.shut_down_sessions()

@@ -127,3 +127,46 @@ def test_the_length_rule_can_fail():
     cell = {"cell_type": "code", "id": "t", "metadata": {"nbgrader": {"grade": True}},
             "source": ["x = 1\n"] * (LONGEST_TEST_CELL + 1)}
     assert long_visible_tests("02-training", [cell]) == [("t", LONGEST_TEST_CELL + 1)]
+
+
+def _validate_as_the_lab_does(notebook, monkeypatch):
+    """What JupyterLab's Validate button returns for ``notebook``: nbgrader's handler loads the
+    configuration from the Jupyter config path (the students' ``jupyter-student/`` first) and
+    the server's folder, then runs nbgrader's ``Validator``."""
+    from jupyter_core.paths import jupyter_config_path
+    from nbgrader.apps import NbGrader
+    from nbgrader.validator import Validator
+
+    monkeypatch.setenv("JUPYTER_CONFIG_PATH", str(ROOT / "jupyter-student"))
+    monkeypatch.chdir(notebook.parent)
+    app = NbGrader()
+    app.config_file_paths.append([str(notebook.parent)] + jupyter_config_path())
+    app.load_config_file()
+    return Validator(config=app.config).validate(str(notebook))
+
+
+@pytest.mark.notebooks
+def test_validate_leads_with_each_failed_tests_message(tmp_path, monkeypatch):
+    """Validate on an unanswered notebook: each failed test is shown by its one-line message
+    first, and a test cell the student changed is still reported as changed."""
+    lesson = "01-neuron"
+    notebook = tmp_path / f"{lesson}.ipynb"
+    notebook.write_bytes((ROOT / "notebooks" / lesson / f"{lesson}.ipynb").read_bytes())
+    result = _validate_as_the_lab_does(notebook, monkeypatch)
+    failed = result.get("failed", [])
+    assert failed, f"Validate found nothing to report on the untouched release: {result}"
+    tests = [e for e in failed if "You did not provide a response" not in e["raw_error"]]
+    assert tests, f"Validate reported no failed test on the untouched release: {failed}"
+    for entry in tests:
+        first = entry["source"].splitlines()[0]
+        assert re.match(r"^\w+: ", first) and "(the test cell follows)" in entry["source"], (
+            f"a failed test does not lead with its message: {entry['source'][:200]!r}")
+    assert any(checks.unanswered("`neuron`") in e["source"].splitlines()[0] for e in tests)
+
+    nb = json.loads(notebook.read_text(encoding="utf-8"))
+    test = next(c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade")
+                and not c["metadata"]["nbgrader"].get("solution") and c["cell_type"] == "code")
+    test["source"] = "".join(test["source"]) + "\nassert True"
+    notebook.write_text(json.dumps(nb), encoding="utf-8")
+    changed = _validate_as_the_lab_does(notebook, monkeypatch)
+    assert "changed" in changed and "(the test cell follows)" not in changed["changed"][0]["source"]

@@ -1,7 +1,8 @@
 """nbgrader preprocessors of the course (configured in ``nbgrader_config.py``).
 
 `HideHiddenTests` keeps hidden tests out of the feedback returned to students;
-`DropDuplicateIds` lets a submission with a copied graded cell be graded.
+`DropDuplicateIds` lets a submission with a copied graded cell be graded;
+`lead_with_message` puts a failed test's one-line message first in the students' *Validate*.
 
 Hidden tests in feedback. nbgrader's feedback HTML shows every test cell as it ran at grading time, hidden tests
 included, and the traceback of a failing test quotes the lines around the failure. For each
@@ -81,3 +82,38 @@ class DropDuplicateIds(DeduplicateIds):
         else:
             self.grade_ids.add(grade_id)
         return cell, resources
+
+
+
+LONGEST_MESSAGE = 300   # characters of a failed test's message kept on Validate's first line
+
+
+
+def lead_with_message(cell, execute_reply=None, **_):
+    """In *Validate*, put a failed test's one-line message above the test cell's code.
+
+    nbgrader's Validate dialog shows a failed cell's source first and its error after it, so
+    a student who has not answered yet reads the whole test before the line that matters.
+    Called by nbgrader's ``Execute`` when a cell raises (its ``on_cell_error`` hook, set for
+    Validate alone in ``jupyter-student/nbgrader_config.py``), this rewrites the source of an
+    unchanged test cell into
+
+        ExceptionName: the check's message
+        (the test cell follows)
+        <the cell's code>
+
+    and updates the cell's checksum to match, so that only cells the student really changed
+    are reported as changed. Validate never saves the notebook: the student's file is untouched.
+    """
+    if cell.cell_type != "code" or not utils.is_grade(cell) or utils.is_solution(cell):
+        return
+    meta = cell.metadata.get("nbgrader", {})
+    if "checksum" not in meta or utils.compute_checksum(cell) != meta["checksum"]:
+        return                             # a changed cell is reported as such, unchanged
+    content = (execute_reply or {}).get("content", {})
+    lines = str(content.get("evalue", "")).strip().splitlines() or [""]
+    message = f"{content.get('ename', 'Error')}: {lines[0]}"
+    if len(message) > LONGEST_MESSAGE:
+        message = message[: LONGEST_MESSAGE - 3] + "..."
+    cell.source = f"{message}\n(the test cell follows)\n\n{cell.source}"
+    meta["checksum"] = utils.compute_checksum(cell)
