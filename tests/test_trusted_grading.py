@@ -22,6 +22,12 @@ from test_grading import FIRST, read_folder, submit
 pytestmark = [pytest.mark.nbgrader, pytest.mark.xdist_group("trusted")]
 
 CELL_TIMEOUT = 15   # seconds per cell in this course copy, so the runaway tricks end quickly
+# The notebook's and the checks' time budgets in this copy (the course's are 300 s and 180 s),
+# so the slow student below costs seconds, not minutes: the same rule, scaled down.
+NOTEBOOK_SECONDS, CHECK_SECONDS = 60, 30
+# Every answer of the slow student sleeps this long per call: honest answers, but slow
+# enough that the hidden tests' many calls outlast the checks' budget.
+SLOW_CALL = 4
 
 
 def tricks(root, port):
@@ -231,7 +237,9 @@ class TrustedClass:
     def __init__(self, root):
         self.root = root
         with open(root / "nbgrader_config.py", "a", encoding="utf-8") as fh:
-            fh.write(f"\nc.Execute.timeout = {CELL_TIMEOUT}\n")
+            fh.write(f"\nc.Execute.timeout = {CELL_TIMEOUT}\n"
+                     f"c.GradedExecute.notebook_seconds = {NOTEBOOK_SECONDS}\n"
+                     f"c.GradedExecute.check_seconds = {CHECK_SECONDS}\n")
         regenerate(FIRST, root)
         self.solution = read_folder(root, "solutions", FIRST)[FIRST]
         self.release = read_folder(root, "notebooks", FIRST)[FIRST]
@@ -279,6 +287,17 @@ class TrustedClass:
         spy = _with_cell(self.solution, SPY_RECORD)
         spy.cells.append(nbformat.v4.new_code_cell(SPY_REPORT))
         submit(self.root, FIRST, "spy", {FIRST: spy})
+        # A slow student: the solution, each answer function sleeping on every call.
+        slow = copy.deepcopy(self.solution)
+        for name in ("neuron", "step", "collapse"):
+            index = next(i for i, c in enumerate(slow.cells)
+                         if nbgrader_meta(c).get("grade_id") == name)
+            slow.cells[index].source += (
+                f"\n\nimport time as _time\n_fast_{name} = {name}\n"
+                f"def {name}(*args, **kwargs):\n"
+                f"    _time.sleep({SLOW_CALL})\n"
+                f"    return _fast_{name}(*args, **kwargs)\n")
+        submit(self.root, FIRST, "slow", {FIRST: slow})
 
     def totals(self, student):
         return auto_totals(cell_scores(FIRST, student, self.root))
@@ -339,6 +358,25 @@ def test_runaway_kernels_are_stopped_with_a_reason(trusted):
     nb = nbformat.read(str(folder / "huge_output" / FIRST / f"{FIRST}.ipynb"), as_version=4)
     size = sum(len(json.dumps(c.get("outputs", []))) for c in nb.cells)
     assert size < 3_000_000, f"huge_output kept {size} bytes of output"
+
+
+def test_a_slow_student_costs_one_worker_at_most_the_budgets(trusted):
+    """Answers that are right but sleep on every call: the checks stop at their budget, the
+    student's notebook says why, the grading of that student ends within the notebook's and
+    the checks' budgets (plus kernel start-ups), and the class goes on."""
+    from actlib.grading.grader.batch import read_grading_log
+
+    nb = nbformat.read(str(trusted.root / "autograded" / "slow" / FIRST / f"{FIRST}.ipynb"),
+                       as_version=4)
+    text = json.dumps([c.get("outputs", []) for c in nb.cells])
+    assert f"used up their time ({CHECK_SECONDS} s)" in text, (
+        "the slow student's notebook does not say its checks ran out of time")
+    got, total = trusted.totals("slow")
+    assert 0 < got < total, f"slow: {got}/{total} (the checks that ran pass; the rest do not)"
+    seconds = read_grading_log(trusted.root, FIRST)["slow"]["seconds"]
+    assert seconds < NOTEBOOK_SECONDS + CHECK_SECONDS + 45, (
+        f"the slow student held a worker for {seconds:.0f} s")
+    assert trusted.totals("solution")[0] == trusted.totals("solution")[1]
 
 
 def test_test_code_never_reaches_the_kernel(trusted):
