@@ -245,6 +245,94 @@ def test_every_view_of_a_lesson_imports_and_refuses_what_it_bans(assignment):
                       "actlib.neuron; print('ok')")
 
 
+ROUTES_OF_EVERY_NAME = """
+import importlib, importlib.util, json, sys, types
+from pathlib import Path
+import actlib
+from actlib import activations
+from actlib.grading.grader import bans
+names, libraries = json.loads(ARGS)
+home = str(Path(actlib.__file__).resolve().parent)
+def course_functions(obj):
+    return [f for f in bans.functions_behind(obj) if isinstance(f, types.FunctionType)
+            and str(Path(f.__code__.co_filename).resolve()).startswith(home)]
+def stub(f):
+    return "refuse" in f.__code__.co_names
+def by_qualname(module, qualname):
+    obj = module
+    for part in qualname.split("."):
+        obj = getattr(obj, part, None)
+    return obj
+found, wrong = 0, []
+for route in ("module", "registry", "reload"):
+    if route == "reload":
+        for module in sorted(set(bans.MODULES.values()) - {"sympy"}):
+            importlib.reload(importlib.import_module(module))
+    for name in names:
+        head, tail = name.split(".", 1)
+        if route == "registry":
+            if bans.MODULES.get(head) != "actlib.activations" or tail not in activations.names():
+                continue
+            obj = activations.get(tail)
+        else:
+            obj = bans.resolve(name)
+        for f in course_functions(obj):
+            found += 1
+            if not stub(f):
+                wrong.append(f"{name} by {route}: {f.__qualname__}")
+copies = {}
+for name in names:
+    for f in course_functions(bans.resolve(name)):
+        if f.__module__ not in copies:
+            spec = importlib.util.spec_from_file_location("copy_" + f.__module__.replace(".", "_"),
+                                                          sys.modules[f.__module__].__file__)
+            copies[f.__module__] = sys.modules[spec.name] = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(copies[f.__module__])
+        twin = by_qualname(copies[f.__module__], f.__qualname__)
+        if isinstance(twin, types.FunctionType) and not stub(twin):
+            wrong.append(f"{name} by a fresh copy of its file: {f.__qualname__}")
+for library in libraries:
+    try:
+        importlib.import_module(library)
+        wrong.append(f"library {library} imports")
+    except ImportError:
+        pass
+print(json.dumps({"found": found, "wrong": wrong}))
+"""
+
+
+@pytest.mark.parametrize("assignment", [a for a in ASSIGNMENTS if BANS.get(a)])
+def test_every_banned_name_is_a_stub_by_every_route(assignment):
+    """In the view of each lesson (every ban at once), each banned course name is a stub by
+    every route a student could take to it: the module's attribute, the registry, the module
+    reloaded, a fresh copy of the module made from its file (so no saved code object or
+    copy can bring the original back, and switching the ban off leaves nothing to call); and
+    each forbidden library does not import (all inside the sandbox, as when grading)."""
+    import json
+
+    view = views.View.of(*bans.bans_of(assignment))
+    course = sorted(n for n in view.names if bans.MODULES[n.split(".")[0]] != "sympy")
+    args = json.dumps([course, list(view.modules)])
+    out = in_view(view, f"ARGS = {args!r}\n" + ROUTES_OF_EVERY_NAME, isolate=True)
+    report = json.loads(out.strip().splitlines()[-1])
+    assert report["found"] >= len(course), report        # every name stands for course code
+    assert not report["wrong"], f"{assignment}: originals reachable: {report['wrong']}"
+
+
+def test_the_route_check_finds_an_original():
+    """The check above can fail: in a view that bans only Exercise 1.1's neuron, the sigmoid
+    is reported reachable by each route, and a library that is not hidden imports."""
+    import json
+
+    view = views.View.of(BANS["01-neuron"]["neuron"])
+    args = json.dumps([["activations.sigmoid"], ["json"]])
+    report = json.loads(in_view(view, f"ARGS = {args!r}\n" + ROUTES_OF_EVERY_NAME)
+                        .strip().splitlines()[-1])
+    routes = {w.split(" by ")[1].split(":")[0] for w in report["wrong"] if " by " in w}
+    assert routes == {"module", "registry", "reload", "a fresh copy of its file"}, report
+    assert "library json imports" in report["wrong"], report
+
+
 def test_stubs_fit_lambdas_closures_and_decorated_functions():
     source = textwrap.dedent("""
         import functools

@@ -17,7 +17,10 @@ submission is run twice, never with a test cell inside a student's process:
    record are the cells' outputs — the ones nbgrader's ``SaveAutoGrades`` turns into points.
    An exercise whose code reached a name that only *another* exercise bans (the check kernel
    stubs the union of the notebook's bans) is checked again in a kernel of its own, whose
-   view holds that exercise's ban alone.
+   view holds that exercise's ban alone. Check kernels start while the notebook runs; those
+   of exercises whose code, read beforehand, names a course function another exercise bans
+   (a guess; what the code reaches decides) run the check's steps alongside the union's
+   kernel, so they are ready when the exercise's tests come.
 
 A context cell (a locked cell whose grade id starts with ``context``) also runs, from the
 gradebook's source, in the grader's namespace. When a kernel dies, its later work is marked
@@ -31,6 +34,7 @@ sets ``GradedExecute.isolation = "off"`` (or the environment variable
 ``ACTLIB_GRADING_ISOLATION=off``, which ``tools/grade.py --unsafe-no-isolation`` sets): then the
 student's code can read and write whatever the grader can, and the bans are not enforced.
 """
+import ast
 import os
 import time
 
@@ -135,13 +139,19 @@ class GradedExecute(Execute):
         self._output_sizes = {}
         self._started = time.monotonic()
         self.timeout_func = self._cell_timeout
+        path = resources.get("metadata", {}).get("path") or os.getcwd()
+        checks = _Checks(self, nb, path)
         try:
+            checks.launch()               # the check kernels boot while the notebook runs
             nb, resources = super().preprocess(nb, resources, km)
+        except BaseException:
+            checks.close()
+            raise
         finally:
             if self._link is not None:
                 self._link.close()
-        path = resources.get("metadata", {}).get("path") or os.getcwd()
-        _Checks(self, nb, path).run()
+        checks.read(nb)
+        checks.run()
         return nb, resources
 
     def _cell_timeout(self, _cell):
@@ -248,12 +258,45 @@ class GradedExecute(Execute):
 
 # ------------------------------------------------------------------------------ the checks
 
+def _tails(source):
+    """What a cell's code names, without the first part of each attribute chain:
+    ``A.sigmoid.grad(z)`` gives 'sigmoid' and 'sigmoid.grad', a bare ``sigmoid(z)`` or
+    ``from m import sigmoid`` gives 'sigmoid'. Empty when the code does not parse."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute):
+            parts, inner = [], node
+            while isinstance(inner, ast.Attribute):
+                parts.append(inner.attr)
+                inner = inner.value
+            if isinstance(inner, ast.Name):
+                parts.reverse()
+                found.update(".".join(parts[:k]) for k in range(1, len(parts) + 1))
+        elif isinstance(node, ast.Name):
+            found.add(node.id)
+        elif isinstance(node, ast.ImportFrom):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
 class _CheckKernel:
-    """One sandboxed check kernel with its view of the course, and the link to it."""
+    """One sandboxed check kernel with its view of the course, and the link to it.
+
+    The kernel is started at once and connected to on first use, so that kernels started
+    ahead (`_Checks.launch`) boot while other work goes on. Steps can be *sent* without
+    waiting (`send`): the kernel runs them in order while the grader goes on, and `catch_up`
+    waits for the last one."""
+
+    BOOT = 1.0     # seconds after which a started kernel is taken to be ready
 
     def __init__(self, owner, view, cwd):
         self.owner, self.view = owner, view
-        self.done = 0                     # how many of the check's steps this kernel has run
+        self.done = 0                     # how many of the check's steps were sent here
+        self.last = None                  # the last step sent and not yet waited for
         manager = owner.kernel_manager_class
         self.km = manager(kernel_name=owner.kernel_name or "python3")
         env = dict(os.environ, MPLBACKEND="agg")
@@ -264,40 +307,66 @@ class _CheckKernel:
             env["PYTHONPATH"] = os.pathsep.join(
                 [os.path.dirname(pairs[0][0]), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
         run_sync(self.km.start_kernel)(extra_arguments=owner.extra_arguments, cwd=cwd, env=env)
-        self.link = KernelLink(self.km, log=owner.log, grace=owner.grace)
-        self.link.view = view
-        self.link.client.wait_for_ready(timeout=120)
+        self.started = time.monotonic()
+        self._link = None
 
-    def run(self, source, until):
-        """Run ``source`` here (its output is not kept); False if the kernel is gone."""
+    def booted(self):
+        """Whether steps can be sent without waiting long for the kernel to start."""
+        return self._link is not None or time.monotonic() - self.started > self.BOOT
+
+    @property
+    def link(self):
+        """The link to the kernel (connected, and the kernel ready, on first use)."""
+        if self._link is None:
+            self._link = KernelLink(self.km, log=self.owner.log, grace=self.owner.grace)
+            self._link.view = self.view
+            self._link.client.wait_for_ready(timeout=120)
+        return self._link
+
+    def send(self, source):
+        """Queue ``source`` to run here (its output is not kept), without waiting."""
+        if self.link.dead is None:
+            self.last = self.link.client.execute(source, silent=False, store_history=False,
+                                                 allow_stdin=False, stop_on_error=False)
+
+    def catch_up(self, until):
+        """Wait until every step sent has run, interrupting a step that outlives ``until()``
+        (a deadline on ``time.monotonic()``); False if the kernel is gone."""
         link = self.link
-        if link.dead is not None:
-            return False
-        msg_id = link.client.execute(source, silent=False, store_history=False,
-                                     allow_stdin=False, stop_on_error=False)
-        try:
-            _, idle = link._wait(msg_id, None, until)
-        except KernelGone:
-            return False
-        if not idle:
+        for _ in range(max(1, self.done)):    # at most one interrupt per step sent
+            if link.dead is not None:
+                return False
+            if self.last is None:
+                return True
             try:
-                run_sync(self.km.interrupt_kernel)()
-            except Exception:  # noqa: BLE001
-                pass
-            try:
-                _, idle = link._wait(msg_id, None, time.monotonic() + link.grace)
+                _, idle = link._wait(self.last, None, until())
+                if not idle:
+                    try:
+                        run_sync(self.km.interrupt_kernel)()
+                    except Exception:  # noqa: BLE001
+                        pass
+                    _, idle = link._wait(self.last, None, time.monotonic() + link.grace)
             except KernelGone:
                 return False
-            if not idle:
-                try:
-                    link.stop("an answer cell did not stop when interrupted")
-                except KernelGone:
-                    pass
-                return False
-        return True
+            if idle:
+                self.last = None
+                return True
+            if until() <= time.monotonic():   # the checks' time is up
+                break
+        try:
+            link.stop("an answer cell did not stop when interrupted")
+        except KernelGone:
+            pass
+        return False
+
+    def run(self, source, until):
+        """Run ``source`` here and wait for it; False if the kernel is gone."""
+        self.send(source)
+        return self.catch_up(lambda: until)
 
     def close(self):
-        self.link.close()
+        if self._link is not None:
+            self._link.close()
         try:
             run_sync(self.km.shutdown_kernel)(now=True)
         except Exception:  # noqa: BLE001
@@ -307,9 +376,25 @@ class _CheckKernel:
 class _Checks:
     """The check phase of one notebook (see the module's text)."""
 
+    #: kernels of exercises expected to need a view of their own, started ahead at most
+    AHEAD = 2
+
     def __init__(self, owner, nb, cwd):
         self.owner, self.session, self.cwd = owner, owner._session, cwd
         self.assignment = self.session.assignment
+        self.read(nb)
+        self.union = views.View.of(*bans.bans_of(self.assignment))
+        self.steps = []           # (source, answer grade id or None) run so far, in order
+        self.kernels = {}         # View -> _CheckKernel (the union's, and exercises' own)
+        self.own = set()          # answer grade ids checked in a view of their own
+        self.missing = set()      # names the lesson's cells could not bind in the union's view
+        self.deadline = time.monotonic() + owner.check_seconds
+        self.ran_ordinary = set()
+        # (answer, its view) of the answers foreseen to need a view of their own, in order
+        self.expected = [(gid, self._own_view(gid)) for gid in self.foreseen()]
+
+    def read(self, nb):
+        """Index the notebook's code cells (graded ones by grade id, the others in order)."""
         self.cells, self.ordinary = {}, []
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code":
@@ -320,31 +405,90 @@ class _Checks:
                 self.cells.setdefault(gid, (index, cell))
             else:
                 self.ordinary.append((index, cell))
-        self.union = views.View.of(*bans.bans_of(self.assignment))
-        self.steps = []           # (source, answer grade id or None) run so far, in order
-        self.kernels = {}         # View -> _CheckKernel (the union's, and one exercise's own)
-        self.own = set()          # answer grade ids checked in a view of their own
-        self.missing = set()      # names the lesson's cells could not bind in the union's view
-        self.deadline = time.monotonic() + owner.check_seconds
-        self.ran_ordinary = set()
 
     # ------------------------------------------------------------ kernels
+    def foreseen(self):
+        """The answers whose code, read before it runs, names a course function that another
+        exercise bans (with the cells it reads): they will most likely be checked in a view
+        of their own, whose kernel can be started ahead. A guess only: what the code reaches
+        when it runs decides (`_step`, `_test`)."""
+        found = []
+        for kind, gid in self.session.order:
+            if kind != "answer" or gid not in self.cells:
+                continue
+            own = self._own_view(gid)
+            if own == self.union:
+                continue
+            tails = {n.split(".", 1)[1] for n in self.union.names
+                     if "." in n and not own.covers(n)}
+            if any(_tails(src) & tails for src in self._read_by(gid)):
+                found.append(gid)
+        return found
+
+    def _read_by(self, answer):
+        """The sources of ``answer``'s cell, of the ordinary cells above it that it reads,
+        and of the other answer cells it reads (and so on)."""
+        todo, seen, sources = [answer], set(), []
+        while todo:
+            gid = todo.pop()
+            if gid in seen or gid not in self.cells:
+                continue
+            seen.add(gid)
+            index, cell = self.cells[gid]
+            sources.append(cell.source)
+            sources += [src for _, src in self._needed_ordinary(cell.source, index)]
+            try:
+                wanted = free_names(cell.source)
+            except SyntaxError:
+                continue
+            for other in self.session.answers:
+                if other in self.cells and other not in seen:
+                    try:
+                        if bound_names(self.cells[other][1].source) & wanted:
+                            todo.append(other)
+                    except SyntaxError:
+                        pass
+        return sources
+
+    def launch(self):
+        """Start the union's kernel and the first kernels expected to be needed."""
+        if self.union not in self.kernels:
+            self.kernels[self.union] = _CheckKernel(self.owner, self.union, self.cwd)
+        for _, view in self.expected:
+            if len(self.kernels) > self.AHEAD:
+                break
+            if view not in self.kernels:
+                self.kernels[view] = _CheckKernel(self.owner, view, self.cwd)
+
     def _kernel(self, view):
         """The kernel of ``view``, started if need be, having run every step so far."""
         if view not in self.kernels:
-            for other in [v for v in self.kernels if v != self.union]:
-                self.kernels.pop(other).close()       # one exercise's kernel at a time
+            awaited = {v for _, v in self.expected}
+            for other in [v for v in self.kernels if v != self.union and v not in awaited]:
+                self.kernels.pop(other).close()       # one unforeseen exercise's at a time
             self.kernels[view] = _CheckKernel(self.owner, view, self.cwd)
         kernel = self.kernels[view]
-        if kernel.done < len(self.steps):
-            for source, _ in self.steps[kernel.done:]:
-                kernel.run(source, self._until())
-            kernel.done = len(self.steps)
+        for source, _ in self.steps[kernel.done:]:
+            kernel.send(source)
+        kernel.done = len(self.steps)
+        if kernel.last is not None:
+            kernel.catch_up(self._until)
             try:
                 kernel.link.drain()
             except (KernelGone, AssertionError):
                 pass
         return kernel
+
+    def _finished(self, answer):
+        """``answer``'s tests have run: close its own kernel unless a later answer expects
+        it, and start the next kernel expected."""
+        self.expected = [(gid, v) for gid, v in self.expected if gid != answer]
+        view = self._own_view(answer) if answer else None
+        if view is None or view == self.union or view not in self.kernels \
+                or view in {v for _, v in self.expected}:
+            return
+        self.kernels.pop(view).close()
+        self.launch()
 
     def _until(self):
         return min(self.deadline, time.monotonic() + float(self.owner.timeout or 120))
@@ -414,6 +558,11 @@ class _Checks:
             return []
         kernel = self._kernel(self.union)
         self.steps.append((source, answer))
+        for other in self.kernels.values():      # those started ahead run it meanwhile
+            if other is not kernel and other.booted():
+                for ahead, _ in self.steps[other.done:]:
+                    other.send(ahead)
+                other.done = len(self.steps)
         kernel.run(source, self._until())
         kernel.done = len(self.steps)
         if kernel.link.dead is not None:
@@ -468,8 +617,17 @@ class _Checks:
             return [_error("AssertionError", f"not checked: `{exc.name}` is not available")]
 
     def run(self):
+        """Run the checks, in the gradebook's order; close every kernel at the end."""
+        self.deadline = time.monotonic() + self.owner.check_seconds
+        self.launch()
+        current = None
         try:
             for kind, gid in self.session.order:
+                if kind in ("context", "answer") and current is not None:
+                    self._finished(current)
+                    current = None
+                if kind == "answer":
+                    current = gid
                 if kind == "context":
                     self._lesson_step(self.session.contexts[gid])
                     self.session.run_context(gid)
@@ -480,5 +638,11 @@ class _Checks:
                     cell.outputs = self._test(gid)
                     cell.execution_count = None
         finally:
-            for kernel in self.kernels.values():
-                kernel.close()
+            self.close()
+            self.owner.log.debug("checks: answers foreseen to need their own view %s; checked "
+                                 "in their own view %s", self.foreseen(), sorted(self.own))
+
+    def close(self):
+        for kernel in self.kernels.values():
+            kernel.close()
+        self.kernels = {}
