@@ -22,7 +22,7 @@ from test_grading import FIRST, read_folder, submit
 pytestmark = [pytest.mark.nbgrader, pytest.mark.xdist_group("trusted")]
 
 CELL_TIMEOUT = 15   # seconds per cell in this course copy, so the runaway tricks end quickly
-# The notebook's and the checks' time budgets in this copy (the course's are 300 s and 180 s),
+# The notebook's and the checks' time budgets in this copy (the course's are 180 s and 120 s),
 # so the slow student below costs seconds, not minutes: the same rule, scaled down.
 NOTEBOOK_SECONDS, CHECK_SECONDS = 60, 30
 # Every answer of the slow student sleeps this long per call: honest answers, but slow

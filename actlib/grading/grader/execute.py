@@ -79,10 +79,10 @@ class GradedExecute(Execute):
     cpu_seconds = Integer(900, help="CPU-time limit of a kernel (seconds).").tag(config=True)
     processes = Integer(256, help="Process (and thread) limit of a kernel.").tag(config=True)
     notebook_seconds = Integer(
-        300, help="Time the run of one notebook's cells may take in all (seconds); later cells "
+        180, help="Time the run of one notebook's cells may take in all (seconds); later cells "
                   "get what is left.").tag(config=True)
     check_seconds = Integer(
-        180, help="Time the checks of one notebook may take in all (seconds): the student's "
+        120, help="Time the checks of one notebook may take in all (seconds): the student's "
                   "code they call, and their answer cells in the check kernels.").tag(config=True)
 
     def _isolated(self):
