@@ -376,8 +376,10 @@ class _CheckKernel:
 class _Checks:
     """The check phase of one notebook (see the module's text)."""
 
-    #: kernels of exercises expected to need a view of their own, started ahead at most
-    AHEAD = 2
+    #: kernels of exercises expected to need a view of their own, started ahead at most:
+    #: with the union's, no more than two check kernels run a student's code at once (each
+    #: has the sandbox's memory limit), as when every exercise's kernel started on demand
+    AHEAD = 1
 
     def __init__(self, owner, nb, cwd):
         self.owner, self.session, self.cwd = owner, owner._session, cwd
@@ -463,9 +465,8 @@ class _Checks:
     def _kernel(self, view):
         """The kernel of ``view``, started if need be, having run every step so far."""
         if view not in self.kernels:
-            awaited = {v for _, v in self.expected}
-            for other in [v for v in self.kernels if v != self.union and v not in awaited]:
-                self.kernels.pop(other).close()       # one unforeseen exercise's at a time
+            for other in [v for v in self.kernels if v != self.union]:
+                self.kernels.pop(other).close()       # one exercise's kernel at a time
             self.kernels[view] = _CheckKernel(self.owner, view, self.cwd)
         kernel = self.kernels[view]
         for source, _ in self.steps[kernel.done:]:
