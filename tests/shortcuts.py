@@ -87,10 +87,10 @@ SHORTCUTS = {
                               "bn.params['gamma'] = np.broadcast_to(gamma, x.shape[1:]) * 1.0\n"
                               "bn.params['beta'] = np.broadcast_to(beta, x.shape[1:]) * 1.0\n"
                               "return bn.forward(x)"),
-        "batchnorm_backward": ("x = np.asarray(x, dtype=float)\n"
-                               "bn = nn.BatchNorm(x.shape[1], eps=eps)\n"
+        "batchnorm_backward": ("x_hat = np.asarray(x_hat, dtype=float)\n"
+                               "bn = nn.BatchNorm(x_hat.shape[1])\n"
                                "bn.params['gamma'] = np.array(gamma, dtype=float)\n"
-                               "bn.forward(x)\n"
+                               "bn._cache = (x_hat, np.asarray(inv_std, dtype=float), True)\n"
                                "grad_x = bn.backward(grad_out)\n"
                                "return grad_x, bn.grads['gamma'], bn.grads['beta']"),
         "batchnorm_layer": ("x = np.asarray(x, dtype=float)\n"

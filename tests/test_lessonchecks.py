@@ -78,3 +78,45 @@ def test_every_harness_takes_its_reference_from_the_test_cell():
         if name in ("gd_growth", "run_two_layer", "check_limits"):
             continue          # a measurement, a form check, a check of a stated formula
         assert params & given, f"{name} computes its own reference"
+
+
+# --- lessons 8 and 11 -----------------------------------------------------------------------
+
+def test_the_relu_stack_tells_the_right_variance_from_lecun_and_from_too_large():
+    relu = lambda z: np.maximum(z, 0.0)  # noqa: E731
+
+    def layers(scale):
+        return lambda sizes, rng: [(rng.normal(0.0, np.sqrt(scale / i), (i, o)), np.zeros(o))
+                                   for i, o in zip(sizes[:-1], sizes[1:])]
+
+    lessonchecks.check_relu_stack(layers(2.0), 400, 10, 0, "he", reference=relu)
+    for scale in (1.0, 3.0):
+        with pytest.raises(AssertionError, match="per layer"):
+            lessonchecks.check_relu_stack(layers(scale), 400, 10, 0, "wrong", reference=relu)
+
+
+def test_batchnorm_backward_harness_compares_all_three_gradients():
+    x_hat = np.array([[-1.0], [1.0]]) * np.sqrt(1 / (1 + 1e-5))
+    right = lambda xh, s, gamma, g: (np.zeros_like(xh), (g * xh).sum(0), g.sum(0))  # noqa: E731
+    g = np.array([[1.0], [1.0]])                                 # equal gradients: dL/dx = 0
+    ref = right(x_hat, np.ones(1), np.ones(1), g)
+    lessonchecks.check_bn_backward(right, x_hat, np.ones(1), np.ones(1), g, "ok", reference=ref)
+    wrong = lambda xh, s, gamma, g: (gamma * g * s, (g * xh).sum(0), g.sum(0))  # noqa: E731 - the draft
+    with pytest.raises(AssertionError, match="grad_x of draft"):
+        lessonchecks.check_bn_backward(wrong, x_hat, np.ones(1), np.ones(1), g, "draft", reference=ref)
+
+
+def test_optimiser_steps_compare_the_state_too():
+    from actlib import optim
+
+    def right(params, grads, velocity, lr, beta):
+        v = [tuple(beta * a + b for a, b in zip(vp, gp)) for vp, gp in zip(velocity, grads)]
+        return [tuple(p - lr * a for p, a in zip(pp, vp)) for pp, vp in zip(params, v)], v
+
+    def scaled(params, grads, velocity, lr, beta):           # right parameters, velocity in other units
+        new_p, v = right(params, grads, [tuple(a / lr for a in vp) for vp in velocity], lr, beta)
+        return new_p, [tuple(lr * a for a in vp) for vp in v]
+
+    lessonchecks.check_steps(right, 1, 3, "m", args=(0.1, 0.9), reference=optim.SGD(0.1, momentum=0.9))
+    with pytest.raises(AssertionError, match="velocity after step 1"):
+        lessonchecks.check_steps(scaled, 1, 3, "m", args=(0.1, 0.9), reference=optim.SGD(0.1, momentum=0.9))

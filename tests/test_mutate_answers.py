@@ -50,6 +50,8 @@ EQUIVALENT = {
         "line 3: 0 -> -1": "sp.solve has one positive solution: [0] and [-1] are the same",
     },
     ("08-initialisation", "distinct_columns"): {},
+    ("08-initialisation", "batchnorm_backward"): {},
+    ("08-initialisation", "batchnorm_layer"): {},
     ("09-gradient-descent", "cost_to_reach"): {
         "line 4: 1 -> 2": "range(max_epochs + 2): the loop returns at epoch == max_epochs before the extra epoch",
     },
@@ -58,7 +60,12 @@ EQUIVALENT = {
         "line 4: '-' -> '+'": "at the start theta = 0, and |0 + best| = |0 - best|",
         "line 13: 0 -> -1": "np.nonzero of a 1-D array is a 1-tuple: [0] and [-1] are the same",
     },
+    ("11-capstone", "init_params"): {},
+    ("11-capstone", "cross_entropy"): {},
+    ("11-capstone", "forward"): {},
+    ("11-capstone", "backward"): {},
     ("11-capstone", "momentum_update"): {},
+    ("11-capstone", "adam_update"): {},
     ("11-capstone", "train"): {},
 }
 KNOWN_GAPS = {

@@ -14,7 +14,10 @@ from actlib.grading import checks
 
 __all__ = ["gd_growth", "check_limits", "check_numeric_grad", "check_backward", "run_two_layer",
            "check_first_update", "check_learns",
-           "check_epoch", "check_cost", "check_epochs"]
+           "check_epoch", "check_cost", "check_epochs",
+           "check_distinct", "check_init", "central_differences", "check_bn_backward", "check_bn_layer",
+           "check_layers", "check_relu_stack", "check_loss_grad", "check_forward",
+           "check_network_backward", "check_batches", "check_steps", "held_out_accuracy"]
 
 
 # --- lesson 2 -------------------------------------------------------------------------------
@@ -242,3 +245,306 @@ def check_epochs(fn, x, y, learning_rate, momentum, epochs=1000, tol=1e-3,
     checks.check_value(got, want, name=label, rtol=0, atol=0,
                        convention="start (0, 0) with v = 0; count = first epoch after which "
                                   "every point stays within tol (Euclidean distance)")
+
+
+# --- lesson 8 -------------------------------------------------------------------------------
+
+def check_distinct(fn, W, label, decimals=10, *, reference, default=False):
+    """Exercise 8.1: ``fn(W, decimals=decimals)`` (or ``fn(W)`` when ``default``) leaves W
+    unchanged and returns an int equal to ``reference(W, decimals)``."""
+    Win = np.array(W, dtype=float)
+    got = checks.call_checked(fn, (Win,), {} if default else {"decimals": decimals}, name=label)
+    assert np.array_equal(Win, W), f"{label} changed W in place"
+    assert not isinstance(got, (bool, np.bool_, float, np.floating)), \
+        f"{label} should return an int, got {type(got).__name__} {got!r}"
+    checks.check_value(got, reference(W, decimals), name=label, rtol=0, atol=0,
+                       convention=f"columns equal after rounding to {decimals} decimals count once")
+    return got
+
+
+def check_init(fn, shape, kind, label, seed=0, *, reference, kwargs=None):
+    """Exercises 8.2 and 8.3: ``fn(shape, rng)`` has the shape, mean 0 and the sample
+    variance ``reference`` (a number the test cell gives) within five standard errors of a
+    ``kind`` ("normal" or "uniform") distribution. Returns the weights."""
+    W = checks.as_array(checks.call_checked(fn, (shape, np.random.default_rng(seed)), kwargs,
+                                            name=label), label)
+    checks.check_shape(W, shape, label)
+    n = W.size
+    kappa = {"normal": 3.0, "uniform": 1.8}[kind]          # E[w^4] / Var^2
+    se = reference * np.sqrt((kappa - 1) / n)                # standard error of mean(w^2)
+    m2 = float(np.mean(W ** 2))
+    assert abs(m2 - reference) <= 5 * se, (
+        f"{label}: sample variance {m2:.6g}, expected {reference:.6g} ± {5 * se:.2g} "
+        f"(check the formula and which fan it uses)")
+    assert abs(float(W.mean())) <= 5 * np.sqrt(reference / n), f"{label}: the weights' mean should be 0"
+    return W
+
+
+def central_differences(x, *, cost, h=1e-6):
+    """The gradient of ``cost(x)`` (a scalar function the test cell gives) by central
+    differences, one entry of x at a time."""
+    x = np.array(x, dtype=float)
+    out = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        e = np.zeros_like(x)
+        e[idx] = h
+        out[idx] = (cost(x + e) - cost(x - e)) / (2 * h)
+    return out
+
+
+def check_bn_backward(fn, x_hat, inv_std, gamma, g, label, *, reference, numeric=None,
+                      rtol=1e-9, atol=1e-12):
+    """Exercise 8.6: ``fn(x_hat, inv_std, gamma, g)`` returns (grad_x, grad_gamma, grad_beta)
+    equal to ``reference`` (the course layer's three arrays, computed by the test cell) and, when
+    given, grad_x equal to ``numeric`` (central finite differences, compared less tightly); the
+    inputs come back unchanged."""
+    ins = tuple(np.array(a, dtype=float) for a in (x_hat, inv_std, gamma, g))
+    kept = tuple(a.copy() for a in ins)
+    got = checks.call_checked(fn, ins, name=label)
+    assert isinstance(got, (tuple, list)) and len(got) == 3, \
+        f"{label} should return a tuple (grad_x, grad_gamma, grad_beta), got {type(got).__name__}"
+    assert all(np.array_equal(a, b) for a, b in zip(ins, kept)), \
+        f"{label} changed an input array in place; it must not"
+    shapes = (np.shape(x_hat), np.shape(gamma), np.shape(gamma))
+    scale = max(1.0, float(np.max(np.abs(reference[0]))))
+    for what, part, ref, shape in zip(("grad_x", "grad_gamma", "grad_beta"), got, reference, shapes):
+        checks.check_shape(part, shape, f"{what} of {label}")
+        checks.check_value(part, ref, name=f"{what} of {label}", rtol=rtol, atol=atol * scale,
+                           convention="x reaches the loss directly and through the batch mean and "
+                                      "variance")
+    if numeric is not None:
+        checks.check_value(got[0], numeric, name=f"grad_x of {label}", rtol=1e-6, atol=1e-8 * scale,
+                           context=" (compared with central finite differences)")
+    return got
+
+
+def check_bn_layer(fn, x, gamma, beta, m, v, training, label, momentum=0.9, eps=1e-5,
+                   rtol=1e-9, atol=1e-9, *, reference):
+    """Exercise 8.7: ``fn(x, gamma, beta, m, v, training=, momentum=, eps=)`` returns (y,
+    new_running_mean, new_running_var) equal to ``reference(x, gamma, beta, m, v, training,
+    momentum, eps)`` (the course's layer) and leaves every input unchanged. Returns the
+    reference's running statistics."""
+    ins = tuple(np.array(a, dtype=float) for a in (x, gamma, beta, m, v))
+    kept = tuple(a.copy() for a in ins)
+    got = checks.call_checked(fn, ins, {"training": training, "momentum": momentum, "eps": eps},
+                              name=label)
+    assert isinstance(got, (tuple, list)) and len(got) == 3, \
+        f"{label} should return a tuple (y, new_running_mean, new_running_var), got {type(got).__name__}"
+    assert all(np.array_equal(a, b) for a, b in zip(ins, kept)), \
+        f"{label} changed an input array in place; return new arrays instead"
+    ref = reference(*kept, training, momentum, eps)
+    stats = (f"momentum = {momentum} is the weight of the old running value" if training else
+             "evaluation mode leaves the running statistics unchanged")
+    checks.check_value(got[1], ref[1], name=f"new_running_mean of {label}", rtol=1e-9, atol=1e-12,
+                       convention=stats)
+    checks.check_value(got[2], ref[2], name=f"new_running_var of {label}", rtol=1e-9, atol=1e-12,
+                       convention=stats + ("; the batch variance is the population one (ddof=0)"
+                                           if training else ""))
+    checks.check_value(got[0], ref[0], name=f"y of {label}", rtol=rtol, atol=atol,
+                       convention=("training mode normalises with the batch's own statistics" if training
+                                   else "evaluation mode never uses the batch's own statistics"))
+    return ref[1], ref[2]
+
+
+# --- lesson 11 ------------------------------------------------------------------------------
+# helpers the harnesses share (they check forms, not answers)
+
+def as_pairs(value, like, label):
+    """``value`` as a list of (W, b) float arrays shaped like the pairs of ``like``."""
+    assert isinstance(value, (list, tuple)) and len(value) == len(like), (
+        f"{label} should be a list of {len(like)} pairs, one per layer")
+    out = []
+    for l, (pair, (W, b)) in enumerate(zip(value, like)):
+        assert isinstance(pair, (list, tuple)) and len(pair) == 2, f"{label}: entry {l} should be a pair"
+        pW, pb = checks.as_array(pair[0], f"{label}[{l}][0]"), checks.as_array(pair[1], f"{label}[{l}][1]")
+        checks.check_shape(pW, np.shape(W), f"{label}[{l}][0]")
+        checks.check_shape(pb, np.shape(b), f"{label}[{l}][1]")
+        out.append((pW, pb))
+    return out
+
+
+def flat(pairs):
+    """The arrays of a list of pairs, in order, as float arrays."""
+    return [np.array(x, dtype=float) for pair in pairs for x in pair]
+
+
+def random_net(r, sizes=(4, 3, 2)):
+    """Random (W, b) pairs for the layer sizes, drawn from the generator r."""
+    return [(r.normal(size=(i, o)), r.normal(size=o)) for i, o in zip(sizes[:-1], sizes[1:])]
+
+
+def check_layers(fn, sizes, seed, label, *, reference=None):
+    """Exercise 11.1: ``fn(list(sizes), default_rng(seed))`` returns one (W, b) pair per layer,
+    W of shape (fan_in, fan_out) with mean 0, b zero; with ``reference(fan_in)`` (the variance,
+    given by a hidden test) each layer's mean square weight within five standard errors.
+    Returns the W's."""
+    params = checks.call_checked(fn, (list(sizes), np.random.default_rng(seed)), name=label)
+    assert isinstance(params, (list, tuple)) and len(params) == len(sizes) - 1, (
+        f"{label} should return a list of {len(sizes) - 1} (W, b) pairs, got {params!r:.200}")
+    out = []
+    for l, (pair, fi, fo) in enumerate(zip(params, sizes[:-1], sizes[1:])):
+        assert isinstance(pair, (list, tuple)) and len(pair) == 2, f"{label}: layer {l + 1} should be a pair (W, b)"
+        W = checks.as_array(pair[0], f"{label}: W of layer {l + 1}")
+        checks.check_shape(W, (fi, fo), f"{label}: W of layer {l + 1}")
+        checks.check_value(pair[1], np.zeros(fo), name=f"{label}: b of layer {l + 1}",
+                           convention="biases start at 0")
+        m2 = float(np.mean(W ** 2))
+        assert abs(float(W.mean())) <= 5 * np.sqrt(m2 / W.size) + 1e-300, \
+            f"{label}: layer {l + 1}'s weights should have mean 0"
+        if reference is not None:
+            var = reference(fi)
+            se = var * np.sqrt(2.0 / W.size)          # standard error of mean(w²) for normal weights
+            assert abs(m2 - var) <= 5 * se, (
+                f"{label}: layer {l + 1} ({fi} -> {fo}) has mean square weight {m2:.6g}, expected "
+                f"{var:.6g} ± {5 * se:.2g} (check the formula and which fan it uses)")
+        out.append(W)
+    return out
+
+
+def check_relu_stack(fn, width, depth, seed, label, n=1000, *, reference):
+    """Exercise 11.1, measured: ``depth`` layers of ``width`` units from ``fn`` carry a
+    standard-normal batch; from layer 2 on (fed by ``reference``, the grader's ReLU) the mean
+    square of the pre-activations must be multiplied by a factor between 0.85 and 1.15 per
+    layer (the geometric mean over the layers)."""
+    params = check_layers(fn, [width] * (depth + 1), seed, label)
+    a = np.random.default_rng(seed + 1).standard_normal((n, width))
+    scale = []
+    for W in params:
+        z = a @ W
+        scale.append(float(np.mean(z ** 2)))
+        a = reference(z)
+    factor = (scale[-1] / scale[1]) ** (1 / (depth - 2))
+    assert 0.85 <= factor <= 1.15, (
+        f"{label}: through {depth} ReLU layers of {width} units the mean square pre-activation went "
+        f"from {scale[1]:.4g} (layer 2) to {scale[-1]:.4g} (layer {depth}): a factor {factor:.3g} per "
+        f"layer, where the right weight variance gives about 1 (between 0.85 and 1.15) at any depth")
+    return scale
+
+
+def check_loss_grad(fn, z, y, label, rtol=1e-9, *, reference):
+    """Exercise 11.2: ``fn(z, y)`` returns (loss, grad) equal to ``reference(z, y)``; the logits
+    come back unchanged."""
+    z_in = np.array(z, dtype=float)
+    got = checks.call_checked(fn, (z_in, np.asarray(y)), name=label)
+    assert isinstance(got, tuple) and len(got) == 2, f"{label} should return the tuple (loss, grad)"
+    loss, grad = reference(np.array(z, dtype=float), np.asarray(y))
+    checks.check_value(got[0], loss, name=f"loss of {label}", rtol=rtol,
+                       convention="the mean of -log s_y over the batch")
+    checks.check_value(got[1], grad, name=f"grad of {label}", rtol=rtol, atol=1e-15,
+                       convention="the gradient of the mean loss with respect to the logits")
+    assert np.array_equal(z_in, np.asarray(z, dtype=float)), f"{label} changed the logits in place; it must not"
+    return got
+
+
+def check_forward(fn, params, X, activation, label, *, reference):
+    """Exercise 11.3: ``fn(params, X, activation)`` returns (logits, cache) equal to
+    ``reference(params, X, activation)``; X comes back unchanged."""
+    X_in = np.array(X, dtype=float)
+    got = checks.call_checked(fn, (params, X_in, activation), name=label)
+    assert isinstance(got, tuple) and len(got) == 2, f"{label} should return the tuple (logits, cache)"
+    logits, cache = reference(params, X, activation)
+    checks.check_value(got[0], logits, name=f"logits of {label}", rtol=1e-12, atol=1e-12,
+                       convention="no activation on the last layer")
+    assert isinstance(got[1], (list, tuple)) and len(got[1]) == len(params), (
+        f"the cache of {label} should be a list of {len(params)} pairs (A_prev, Z), one per layer")
+    for l, (pair, (a_ref, z_ref)) in enumerate(zip(got[1], cache)):
+        assert isinstance(pair, (list, tuple)) and len(pair) == 2, f"cache[{l}] of {label} should be a pair (A_prev, Z)"
+        for part, ref, what in ((pair[0], a_ref, "A_prev"), (pair[1], z_ref, "Z")):
+            checks.check_value(part, ref, name=f"{what} in cache[{l}] of {label}", rtol=1e-12, atol=1e-12,
+                               convention="cache[l] = (the layer's input, its pre-activation)")
+    assert np.array_equal(X_in, np.asarray(X, dtype=float)), f"{label} changed X in place; it must not"
+
+
+def check_network_backward(fn, sizes, activation, seed, label, n=6, *, reference, cost):
+    """Exercise 11.4: on a random network, ``fn(params, cache, dlogits, activation)`` (the cache
+    and dlogits from ``reference``, the grader's forward pass and loss) equals central finite
+    differences of ``cost(params, X, y, activation)`` for every weight and bias."""
+    r = np.random.default_rng(seed)
+    params = [(r.normal(0.0, 1.0 / np.sqrt(i), (i, o)), r.normal(0.0, 0.1, o))
+              for i, o in zip(sizes[:-1], sizes[1:])]
+    X, y = r.normal(size=(n, sizes[0])), r.integers(0, sizes[-1], n)
+    cache, dlogits = reference(params, X, y, activation)
+    got = checks.call_checked(fn, (params, cache, dlogits, activation), name=label)
+    assert isinstance(got, (list, tuple)) and len(got) == len(params), (
+        f"{label} should return a list of {len(params)} pairs (dW, db), one per layer")
+    for l, ((W, b), pair) in enumerate(zip(params, got)):
+        assert isinstance(pair, (list, tuple)) and len(pair) == 2, f"{label}: entry {l} should be a pair (dW, db)"
+        for p, g, what in ((W, pair[0], "dW"), (b, pair[1], "db")):
+            num = np.zeros(p.shape)
+            for idx in np.ndindex(p.shape):
+                old = p[idx]
+                p[idx] = old + 1e-6
+                up = cost(params, X, y, activation)
+                p[idx] = old - 1e-6
+                down = cost(params, X, y, activation)
+                p[idx] = old
+                num[idx] = (up - down) / 2e-6
+            checks.check_value(g, num, name=f"{what} of layer {l + 1} from {label}", rtol=1e-5, atol=1e-8,
+                               context=" (compared with finite differences of the loss)",
+                               convention="layers in the order of params; ReLU'(0) = 0")
+
+
+def check_batches(fn, n, size, seed, label, *, reference):
+    """Exercise 11.5: ``fn(n, size, default_rng(seed))`` returns the batches ``reference(n,
+    size, default_rng(seed))`` gives, each index once."""
+    got = checks.call_checked(fn, (n, size, np.random.default_rng(seed)), name=label)
+    assert isinstance(got, (list, tuple)), f"{label} should return a list of index arrays, got {type(got).__name__}"
+    expected = reference(n, size, np.random.default_rng(seed))
+    assert len(got) == len(expected), (f"{label} returned {len(got)} batches, expected {len(expected)} "
+                                       f"(batches of {size}, the last one holding what is left)")
+    seen = np.concatenate([checks.as_array(b, f"batch {i} of {label}").ravel() for i, b in enumerate(got)])
+    assert sorted(seen.tolist()) == list(range(n)), f"{label}: the batches do not hold each of 0 … {n - 1} exactly once"
+    for i, (b, e) in enumerate(zip(got, expected)):
+        checks.check_value(b, e, name=f"batch {i} of {label}", rtol=0, atol=0,
+                           convention="order = rng.permutation(n), cut into consecutive pieces of batch_size")
+
+
+def check_steps(fn, seed, steps, label, sizes=(4, 3, 2), *, reference, state=1, args=()):
+    """Exercises 11.6 and 11.7: ``steps`` calls of ``fn(params, grads, *state, *args)`` on a
+    random network equal the optimiser ``reference`` (a fresh course optimiser, stepped on the
+    flat arrays); ``state`` is 1 (the velocity) or 3 (m, v and t). After each step the
+    parameters, and each state list ``reference`` keeps, are compared."""
+    r = np.random.default_rng(seed)
+    params = random_net(r, sizes)
+    zeros = lambda: [(np.zeros_like(W), np.zeros_like(b)) for W, b in params]  # noqa: E731
+    st = [zeros()] if state == 1 else [zeros(), zeros(), 0]
+    ref_p = flat(params)
+    names = ("new_velocity",) if state == 1 else ("new_m", "new_v", "new_t")
+    kept = ("velocity",) if state == 1 else ("m", "v")
+    for k in range(steps):
+        grads = random_net(r, sizes)
+        reference.step(ref_p, flat(grads))
+        out = checks.call_checked(fn, (params, grads, *st, *args), name=label, where=f" at step {k + 1}")
+        assert isinstance(out, tuple) and len(out) == 1 + state, (
+            f"{label} should return (new_params, {', '.join(names)})")
+        params = as_pairs(out[0], params, f"new_params of {label}")
+        st = [as_pairs(x, params, f"{nm} of {label}") for x, nm in zip(out[1:1 + len(kept)], names)]
+        if state == 3:
+            checks.check_value(out[3], k + 1, name=f"new_t of {label} after step {k + 1}",
+                               convention="t counts the steps taken")
+            st.append(k + 1)
+        for what, got, ref in (("all parameters", params, ref_p),
+                               *((nm, s, getattr(reference, nm)) for nm, s in zip(kept, st))):
+            checks.check_value(np.concatenate([x.ravel() for x in flat(got)]),
+                               np.concatenate([np.ravel(x) for x in ref]),
+                               name=f"{what} after step {k + 1} of {label}", rtol=1e-10, atol=1e-12)
+
+
+def held_out_accuracy(params, X, y, label, *, reference):
+    """Exercise 11.8: the accuracy of the trained ``params`` on (X, y), with the grader's forward
+    pass ``reference(params, X)`` (its logits), after checking the pairs fit and are finite."""
+    assert isinstance(params, (list, tuple)) and len(params) >= 1, f"{label} should return a list of (W, b) pairs"
+    width = np.shape(X)[1]
+    pairs = []
+    for l, pair in enumerate(params):
+        assert isinstance(pair, (list, tuple)) and len(pair) == 2, f"{label}: layer {l + 1} should be a pair (W, b)"
+        W = checks.as_array(pair[0], f"W of layer {l + 1} returned by {label}")
+        b = checks.as_array(pair[1], f"b of layer {l + 1} returned by {label}")
+        assert W.ndim == 2 and W.shape[0] == width and b.shape == (W.shape[1],), (
+            f"{label}: layer {l + 1} has W of shape {W.shape} and b of shape {b.shape}, which do not "
+            f"fit its input of width {width}")
+        assert np.all(np.isfinite(W)) and np.all(np.isfinite(b)), f"{label}: layer {l + 1} holds nan or inf"
+        pairs.append((W, b))
+        width = W.shape[1]
+    assert width == 10, f"{label}: the last layer gives {width} outputs, expected 10 logits"
+    return float(np.mean(np.asarray(reference(pairs, X)).argmax(axis=1) == y))
