@@ -58,6 +58,12 @@ EQUIVALENT = {
         "line 4: '-' -> '+'": "at the start theta = 0, and |0 + best| = |0 - best|",
         "line 13: 0 -> -1": "np.nonzero of a 1-D array is a 1-tuple: [0] and [-1] are the same",
     },
+    # lessons 9 and 10, the exercises that ask for derivation (momentum from its measured
+    # response, Nesterov's stored look-ahead point, RMSprop's draft, AdamW by design)
+    ("09-gradient-descent", "momentum_step"): {},
+    ("09-gradient-descent", "nesterov_step"): {},
+    ("10-adaptive-optimisers", "rmsprop_step"): {},
+    ("10-adaptive-optimisers", "adamw_step"): {},
     ("11-capstone", "momentum_update"): {},
     ("11-capstone", "train"): {},
 }

@@ -14,7 +14,8 @@ from actlib.grading import checks
 
 __all__ = ["gd_growth", "check_limits", "check_numeric_grad", "check_backward", "run_two_layer",
            "check_first_update", "check_learns",
-           "check_epoch", "check_cost", "check_epochs"]
+           "check_epoch", "check_cost", "check_epochs", "check_moves", "check_lookahead",
+           "check_flip_decay", "check_clip"]
 
 
 # --- lesson 2 -------------------------------------------------------------------------------
@@ -242,3 +243,113 @@ def check_epochs(fn, x, y, learning_rate, momentum, epochs=1000, tol=1e-3,
     checks.check_value(got, want, name=label, rtol=0, atol=0,
                        convention="start (0, 0) with v = 0; count = first epoch after which "
                                   "every point stays within tol (Euclidean distance)")
+
+
+def _step_pair(fn, args, label, where):
+    """Call a momentum-type step ``fn(theta, grad, velocity, learning_rate, momentum)`` on
+    copies, check the inputs come back unchanged and the result is (theta, velocity) of the
+    input's shape; return the two arrays."""
+    ins = [np.array(a, dtype=float) for a in args[:3]]
+    got = checks.call_checked(fn, (*[a.copy() for a in ins], *args[3:]), name=label, where=where)
+    assert isinstance(got, (tuple, list)) and len(got) == 2, (
+        f"{label}{where} should return (new_theta, new_velocity), got {got!r:.120}")
+    out = [checks.as_array(g, f"{n} returned by {label}") for g, n in zip(got, ("new_theta", "new_velocity"))]
+    for a, n in zip(out, ("new_theta", "new_velocity")):
+        assert a.shape == ins[0].shape, f"{n} returned by {label}{where} has shape {a.shape}, expected {ins[0].shape}"
+    kept = [np.array(a, dtype=float) for a in args[:3]]
+    for a, b, n in zip(ins, kept, ("theta", "grad", "velocity")):
+        assert np.array_equal(a, b), f"{label} changed its argument {n} in place; return new arrays"
+    return out
+
+
+def check_moves(fn, gradients, learning_rate, momentum, *, reference):
+    """Exercise 9.4: ``fn(theta, grad, velocity, learning_rate, momentum)`` run from rest
+    (theta = velocity = [0]) on the scalar ``gradients`` moves the weight as
+    ``reference(gradients, learning_rate, momentum)`` says (the course's optimiser, measured),
+    and each returned velocity is the one the step moved by (new_theta = theta − η new_velocity)."""
+    label = (f"momentum_step from rest on one weight, gradients {list(gradients)}, "
+             f"learning_rate={learning_rate}, momentum={momentum}")
+    theta, velocity, moves = np.zeros(1), np.zeros(1), []
+    for k, g in enumerate(gradients):
+        where = f" at step {k + 1}"
+        new_theta, new_velocity = _step_pair(fn, (theta, np.array([float(g)]), velocity,
+                                                  learning_rate, momentum), label, where)
+        checks.check_value(new_theta, theta - learning_rate * new_velocity,
+                           name=f"new_theta of {label}{where}", rtol=1e-12, atol=1e-15,
+                           convention="the contract: new_theta = theta - learning_rate * new_velocity")
+        moves.append(new_theta[0] - theta[0])
+        theta, velocity = new_theta, new_velocity
+    checks.check_value(np.array(moves), reference(gradients, learning_rate, momentum),
+                       name=f"the moves theta_k - theta_(k-1) of {label}", rtol=1e-10, atol=1e-14,
+                       convention="the moves of the course's optimiser from rest, as the measuring "
+                                  "cell prints them")
+
+
+def check_lookahead(fn, grad, theta, velocity, learning_rate, momentum, steps, *, reference):
+    """Exercise 9.6: ``reference(grad, theta, velocity, learning_rate, momentum, steps)`` runs
+    Nesterov's method as written (weights theta_k, velocities v_k); ``fn`` started from the
+    stored point phi_0 = theta_0 − η β v_0 with v_0 must give phi_k = theta_k − η β v_k and v_k."""
+    label = (f"nesterov_step from the stored point of theta={list(theta)}, velocity={list(velocity)}, "
+             f"learning_rate={learning_rate}, momentum={momentum}")
+    path = reference(grad, theta, velocity, learning_rate, momentum, steps)
+    phi, v = path[0][0] - learning_rate * momentum * path[0][1], np.array(path[0][1], dtype=float)
+    for k in range(1, steps + 1):
+        where = f" at step {k}"
+        phi, v = _step_pair(fn, (phi, np.asarray(grad(phi), dtype=float), v, learning_rate, momentum),
+                            label, where)
+        th_k, v_k = path[k]
+        checks.check_value(v, v_k, name=f"new_velocity of {label}{where}", rtol=1e-9, atol=1e-12,
+                           convention="the velocity v_k of the method as section 4 writes it")
+        checks.check_value(phi, th_k - learning_rate * momentum * v_k,
+                           name=f"new_theta (the stored point) of {label}{where}", rtol=1e-9, atol=1e-12,
+                           convention="the stored point phi_k = theta_k - learning_rate * momentum * v_k "
+                                      "of the method as section 4 writes it")
+
+
+# --- lesson 10 ------------------------------------------------------------------------------
+
+def check_flip_decay(fn, learning_rate, weight_decay, steps, *, reference):
+    """Exercise 10.6: ``fn`` (an AdamW step, Adam's default betas and epsilon) run on the
+    figure's experiment — two weights from 1, gradients (1, 100) times (-1)^k — keeps the two
+    weights on one path and follows ``reference(steps)`` (the course's AdamW, one row per step)."""
+    label = (f"adamw_step on the figure's experiment (two weights from 1, gradients ±1 and ±100), "
+             f"learning_rate={learning_rate}, weight_decay={weight_decay}")
+    theta, m, v, t, path = np.ones(2), np.zeros(2), np.zeros(2), 0, [np.ones(2)]
+    for k in range(steps):
+        where = f" at step {k + 1}"
+        got = checks.call_checked(fn, (theta.copy(), np.array([1.0, 100.0]) * (-1.0) ** k, m.copy(),
+                                       v.copy(), t, learning_rate, 0.9, 0.999, 1e-8, weight_decay),
+                                  name=label, where=where)
+        assert isinstance(got, (tuple, list)) and len(got) == 4, (
+            f"{label}{where} should return (new_theta, new_m, new_v, new_t), got {got!r:.120}")
+        theta, m, v = (checks.as_array(a, f"{n} returned by {label}")
+                       for a, n in zip(got[:3], ("new_theta", "new_m", "new_v")))
+        t = int(checks.as_array(got[3], f"new_t returned by {label}"))
+        path.append(theta.copy())
+    path = np.array(path)
+    assert path.shape == (steps + 1, 2), f"{label}: theta should keep the shape (2,)"
+    checks.check_value(path[:, 1], path[:, 0], name=f"the second weight's path in {label}",
+                       rtol=1e-6, atol=1e-12, context=" (compared with the first weight's path)",
+                       convention="requirement 2: the decay does not depend on a weight's gradients, "
+                                  "so the two weights follow one path")
+    checks.check_value(path, reference(steps), name=f"the path of {label}", rtol=1e-9, atol=1e-12,
+                       convention="row k holds the weights after k steps of the course's AdamW")
+
+
+def check_clip(fn, grads, max_norm, what, *, reference):
+    """Exercise 10.7: ``fn(grads, max_norm)`` returns (clipped, norm) equal to
+    ``reference(grads, max_norm)``'s, exactly, and leaves the input arrays unchanged."""
+    label = f"clip_by_global_norm({what}, max_norm={max_norm:g})"
+    kept = [np.array(g, copy=True) for g in grads]
+    out = checks.call_checked(fn, (grads, max_norm), name=label)
+    assert isinstance(out, (tuple, list)) and len(out) == 2, f"{label} should return (clipped, norm)"
+    want, norm = reference(kept, max_norm)
+    checks.check_value(out[1], norm, name=f"the norm returned by {label}", atol=0.0,
+                       convention="the Euclidean norm of all entries of all gradients together, before clipping")
+    assert isinstance(out[0], (list, tuple)) and len(out[0]) == len(grads), (
+        f"{label} should return a list of {len(grads)} clipped arrays first")
+    for i, (g, w) in enumerate(zip(out[0], want)):
+        checks.check_value(g, w, name=f"clipped[{i}] of {label}", atol=0.0,
+                           convention="every gradient times min(1, max_norm / (norm + 1e-6))")
+    for a, k in zip(grads, kept):
+        assert np.array_equal(a, k), f"{label} changed an input array in place; return new arrays"
