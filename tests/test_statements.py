@@ -1048,12 +1048,25 @@ def test_lesson_10_warmup_cosine_example():
     text = markdown("10-adaptive-optimisers")
     found = re.findall(r"([0-9.]+)…? at step (\d+)", stated(
         r"the rate is\s+(.*?at step 100)", text, "the 10.5 example"))
-    assert [int(s) for _, s in found] == [0, 5, 10, 55, 100]
+    assert [int(s) for _, s in found] == [0, 9, 10, 55, 100]
     for value, step in found:
         digits = len(value.split(".")[1])
         assert float(value) == pytest.approx(round(rate(int(step)), digits), abs=10.0 ** -digits)
-    assert rate(0) == pytest.approx(0.1 / 3) and rate(5) == pytest.approx(0.2 / 3)
-    assert "`warmup_cosine(55, 100, 10, 0.1, 0.001)` gives `0.0505`" in text
+    assert rate(0) == pytest.approx(0.1 / 3) and rate(9) == pytest.approx(0.1 * (1 / 3 + 2 / 3 * 0.9))
+    assert rate(55) == pytest.approx((0.1 + 0.001) / 2, rel=1e-12)          # the mean of the two ends
+    # the example values follow the exercise (the text before it states requirements only)
+    before = text.split("### Exercise 10.5", 1)[1].split("*Contract.*", 1)[0]
+    assert "0.0505" not in before and "0.0933" not in before
+    assert text.index("0.0505 at step 55") > text.index("### Exercise 10.5")
+    # the properties the visible checks test hold for the course's glued schedule
+    from actlib.grading import lessonchecks
+
+    def glued(step, total, warm, base, low, start_factor=1 / 3):
+        if step < warm:
+            return schedules.warmup(step, base, warm, start_factor)
+        return schedules.cosine(step - warm, base, total - warm, low)
+    for args, kw in (((100, 10, 0.1, 0.001), {}), ((40, 0, 1.0, 0.0), {}), ((30, 7, 2.0, 0.5), {"start_factor": 0.5})):
+        lessonchecks.check_glued_schedule(glued, *args, **kw)
     assert rate(55) == pytest.approx(0.0505, rel=1e-12) and rate(100) == pytest.approx(0.001)
 
 
@@ -1973,3 +1986,45 @@ def test_lesson_10_adamw_keeps_the_figures_two_weights_on_one_path():
     np.testing.assert_allclose(w[:, 1], w[:, 0], rtol=1e-6, atol=1e-12)
     l2 = run(optim.Adam(0.01, weight_decay=0.2))
     assert abs(l2[-1, 1] - l2[-1, 0]) > 0.1
+
+
+def test_lesson_10_adam_correction_derived_after_the_exercise():
+    """Exercise 10.4: the zero-started EWMA's weights add up to 1 - beta^t, so E[m_t] = (1 - beta^t)
+    g-bar; the course's Adam moves every parameter by about eta on its first step (the measured
+    cell: gradients 1e-4, -2, 300 with eta = 0.1); the text before the exercise does not print the
+    correction, and the derivation follows the exercise."""
+    b, gbar = sp.symbols("beta gbar", positive=True)
+    for t in range(1, 8):
+        expectation = (1 - b) * sum(b ** (t - k) * gbar for k in range(1, t + 1))
+        assert sp.simplify(expectation - (1 - b ** t) * gbar) == 0
+    theta, g = np.zeros(3), np.array([1e-4, -2.0, 300.0])
+    optim.Adam(learning_rate=0.1).step([theta], [g])
+    np.testing.assert_allclose(theta, -0.1 * np.sign(g), rtol=1e-3)
+    text = markdown("10-adaptive-optimisers")
+    assert "Every parameter moved by about η = 0.1, against the sign of its gradient" in text
+    before, after = text.split("### Exercise 10.4", 1)
+    section = before.split("## 4. Adam", 1)[1]
+    for leak in ("1-\\beta_1^t", "1-\\beta_2^t", "0.99237"):
+        assert leak not in section, leak
+        assert leak in after.split("## 5.", 1)[0], leak
+
+
+def test_lesson_10_adagrad_conventions_measured():
+    """Exercise 10.1: the course's Adagrad (G0 = 0, eta = 1, epsilon = 1) moves one weight by 0.75
+    and 0.6667 for the gradients 3 and 4; the other three conventions give 0.949/0.784,
+    3/1 and 3/1.265 (rounded to 3 digits), as the text after the exercise states."""
+    theta, opt, moves = np.zeros(1), optim.Adagrad(1.0, initial_accumulator_value=0.0, epsilon=1.0), []
+    for g in (3.0, 4.0):
+        before = theta[0]
+        opt.step([theta], [np.array([g])])
+        moves.append(before - theta[0])
+    np.testing.assert_allclose(moves, [0.75, 4 / 6], rtol=1e-12)
+    assert round(3 / np.sqrt(10), 3) == 0.949 and round(4 / np.sqrt(26), 3) == 0.784
+    assert 3 / (np.sqrt(0) + 1) == 3 == 3 / np.sqrt(0 + 1)
+    assert 4 / (np.sqrt(9) + 1) == 1 and round(4 / np.sqrt(10), 3) == 1.265
+    text = markdown("10-adaptive-optimisers")
+    for quoted in ("0.75 = 3/(√9 + 1)", "(3/√10 ≈ 0.949)", "3/(√0 + 1) = 3 either way",
+                   "0.6667 = 4/(√25 + 1)", "4/√26 ≈ 0.784, 4/(√9 + 1) = 1, 4/√10 ≈ 1.265"):
+        assert quoted in text, quoted
+    before = text.split("### Exercise 10.1", 1)[0].split("## 2. Adagrad", 1)[1]
+    assert "G_t = G_{t-1} + g_t^2" not in before and "0.9277" not in before

@@ -15,7 +15,8 @@ from actlib.grading import checks
 __all__ = ["gd_growth", "check_limits", "check_numeric_grad", "check_backward", "run_two_layer",
            "check_first_update", "check_learns",
            "check_epoch", "check_cost", "check_epochs", "check_moves", "check_lookahead",
-           "check_flip_decay", "check_clip"]
+           "check_flip_decay", "check_clip", "check_accumulated_moves",
+           "check_glued_schedule"]
 
 
 # --- lesson 2 -------------------------------------------------------------------------------
@@ -353,3 +354,70 @@ def check_clip(fn, grads, max_norm, what, *, reference):
                            convention="every gradient times min(1, max_norm / (norm + 1e-6))")
     for a, k in zip(grads, kept):
         assert np.array_equal(a, k), f"{label} changed an input array in place; return new arrays"
+
+
+def check_accumulated_moves(fn, gradients, learning_rate, epsilon, initial, *, reference):
+    """Exercise 10.1: ``fn(theta, grad, accumulator, learning_rate, epsilon)`` run on one weight
+    from 0 with the accumulator at ``initial`` moves it as ``reference(gradients, learning_rate,
+    epsilon, initial)`` says (the course's Adagrad, measured), leaving its inputs unchanged."""
+    label = (f"adagrad_step on one weight from 0, gradients {list(gradients)}, accumulator from "
+             f"{initial}, learning_rate={learning_rate}, epsilon={epsilon}")
+    theta, acc, moves = np.zeros(1), np.full(1, float(initial)), []
+    for k, g in enumerate(gradients):
+        args = [theta.copy(), np.array([float(g)]), acc.copy()]
+        got = checks.call_checked(fn, (*args, learning_rate, epsilon), name=label, where=f" at step {k + 1}")
+        assert isinstance(got, (tuple, list)) and len(got) == 2, (
+            f"{label} should return (new_theta, new_accumulator), got {got!r:.120}")
+        for a, b, n in zip(args, (theta, np.array([float(g)]), acc), ("theta", "grad", "accumulator")):
+            assert np.array_equal(a, b), f"{label} changed its argument {n} in place; return new arrays"
+        new_theta, acc = (checks.as_array(a, f"{n} returned by {label}")
+                          for a, n in zip(got, ("new_theta", "new_accumulator")))
+        assert new_theta.shape == acc.shape == (1,), f"{label}: return arrays of the input's shape (1,)"
+        moves.append(new_theta[0] - theta[0])
+        theta = new_theta
+    checks.check_value(np.array(moves), reference(gradients, learning_rate, epsilon, initial),
+                       name=f"the moves theta_k - theta_(k-1) of {label}", rtol=1e-10, atol=1e-14,
+                       convention="the moves of the course's Adagrad, as the measuring cell prints them")
+
+
+def check_glued_schedule(fn, total_steps, warmup_steps, base_lr, min_lr, start_factor=1 / 3):
+    """Exercise 10.5's requirements, tested as properties (not values of a reference):
+    the warm-up starts at start_factor * base_lr and is a straight line heading for base_lr at
+    step w; the rate is base_lr at step w and min_lr at step T, flat at both ends of the
+    cosine, point-symmetric about its middle (so the middle is the mean of the ends) and
+    non-increasing from w to T. Returns the rates at steps 0 ... T."""
+    T, w, f0 = total_steps, warmup_steps, start_factor
+    label = (f"warmup_cosine(step, {T}, {w}, {base_lr}, {min_lr}"
+             + (f", start_factor={f0:g})" if f0 != 1 / 3 else ")"))
+    rates = []
+    for step in range(T + 1):
+        got = checks.call_checked(fn, (step, T, w, base_lr, min_lr),
+                                  {} if f0 == 1 / 3 else {"start_factor": f0},   # the default, tested too
+                                  name=label.replace("step", str(step), 1))
+        rates.append(float(checks.as_array(got, label.replace("step", str(step), 1))))
+    r = np.array(rates)
+    if w > 0:
+        checks.check_value(r[0], f0 * base_lr, name=f"{label} at step 0",
+                           convention="requirement 1: the warm-up starts at start_factor * base_lr")
+        line = r[0] + (base_lr - r[0]) * np.arange(w) / w
+        checks.check_value(r[:w], line, name=f"{label} at steps 0 ... {w - 1}",
+                           convention="requirement 1: a straight line from start_factor * base_lr "
+                                      "that would reach base_lr at step warmup_steps")
+    checks.check_value(r[w], base_lr, name=f"{label} at step {w}",
+                       convention="requirement 2: the cosine starts at base_lr exactly at step warmup_steps")
+    checks.check_value(r[T], min_lr, name=f"{label} at step {T}",
+                       convention="requirement 2: the cosine lands on min_lr exactly at step total_steps")
+    cos = r[w:]
+    checks.check_value(cos + cos[::-1], np.full(len(cos), base_lr + min_lr),
+                       name=f"{label}: the rate at step w + k plus the rate at step T - k",
+                       convention="a cosine of the table is point-symmetric about its middle: "
+                                  "the two add up to base_lr + min_lr")
+    assert np.all(np.diff(cos) <= 1e-15 * max(base_lr, 1.0)), (
+        f"{label}: the rate should not rise between step {w} and step {T}")
+    if T - w >= 4:
+        first, last = cos[0] - cos[1], cos[-2] - cos[-1]
+        middle = np.max(-np.diff(cos))
+        assert first < 0.5 * middle and last < 0.5 * middle, (
+            f"{label}: the cosine should be flat at both ends (its first fall {first:.3g} and its "
+            f"last {last:.3g} are not much smaller than its steepest {middle:.3g})")
+    return r
