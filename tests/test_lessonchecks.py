@@ -75,8 +75,8 @@ def test_every_harness_takes_its_reference_from_the_test_cell():
     given = {"reference", "exact", "cost"}
     for name in lessonchecks.__all__:
         params = set(inspect.signature(getattr(lessonchecks, name)).parameters)
-        if name in ("gd_growth", "run_two_layer", "check_limits"):
-            continue          # a measurement, a form check, a check of a stated formula
+        if name in ("gd_growth", "run_two_layer", "check_limits", "check_glued_schedule"):
+            continue          # a measurement, a form check, a check of a stated formula, stated requirements
         assert params & given, f"{name} computes its own reference"
 
 
@@ -120,3 +120,102 @@ def test_optimiser_steps_compare_the_state_too():
     lessonchecks.check_steps(right, 1, 3, "m", args=(0.1, 0.9), reference=optim.SGD(0.1, momentum=0.9))
     with pytest.raises(AssertionError, match="velocity after step 1"):
         lessonchecks.check_steps(scaled, 1, 3, "m", args=(0.1, 0.9), reference=optim.SGD(0.1, momentum=0.9))
+
+# --- lessons 9 and 10: the harnesses of the derivation exercises (issue 20) -----------------
+def _course_moves(gradients, learning_rate, momentum):
+    from actlib import optim
+    theta, opt, out = np.zeros(1), optim.SGD(learning_rate, momentum), []
+    for g in gradients:
+        before = theta[0]
+        opt.step([theta], [np.array([float(g)])])
+        out.append(theta[0] - before)
+    return np.array(out)
+
+
+def _momentum(theta, grad, velocity, learning_rate, momentum):
+    v = momentum * velocity + grad
+    return theta - learning_rate * v, v
+
+
+def test_momentum_moves_right_passes_and_the_ewma_form_fails():
+    lessonchecks.check_moves(_momentum, [1, 0, 0], 0.1, 0.9, reference=_course_moves)
+    ewma = lambda th, g, v, lr, b: _momentum(th, (1 - b) * g, v, lr, b)
+    with pytest.raises(AssertionError, match="the moves theta_k"):
+        lessonchecks.check_moves(ewma, [1, 0, 0], 0.1, 0.9, reference=_course_moves)
+    old = lambda th, g, v, lr, b: (th - lr * v, b * v + g)
+    with pytest.raises(AssertionError, match="new_theta = theta - learning_rate \\* new_velocity"):
+        lessonchecks.check_moves(old, [1, 0, 0], 0.1, 0.9, reference=_course_moves)
+
+
+def _as_written(grad, theta, velocity, learning_rate, momentum, steps):
+    th, v, path = np.array(theta, dtype=float), np.array(velocity, dtype=float), []
+    for _ in range(steps + 1):
+        path.append((th, v))
+        v = momentum * v + grad(th - learning_rate * momentum * v)
+        th = th - learning_rate * v
+    return path
+
+
+def test_lookahead_accepts_nesterov_and_refuses_plain_momentum():
+    grad = lambda p: np.array([2.0, 20.0]) * p
+    nesterov = lambda th, g, v, lr, b: (th - lr * (g + b * (b * v + g)), b * v + g)
+    lessonchecks.check_lookahead(nesterov, grad, (1.0, 1.0), (0.5, 0.0), 0.05, 0.9, 8, reference=_as_written)
+    with pytest.raises(AssertionError, match="stored point"):
+        lessonchecks.check_lookahead(_momentum, grad, (1.0, 1.0), (0.5, 0.0), 0.05, 0.9, 8, reference=_as_written)
+
+
+def test_accumulated_moves_tell_the_conventions_apart():
+    from actlib import optim
+
+    def course(gradients, lr, eps, initial):
+        theta, out = np.zeros(1), []
+        opt = optim.Adagrad(lr, initial_accumulator_value=initial, epsilon=eps)
+        for g in gradients:
+            before = theta[0]
+            opt.step([theta], [np.array([float(g)])])
+            out.append(theta[0] - before)
+        return np.array(out)
+    right = lambda th, g, G, lr, eps: (th - lr * g / (np.sqrt(G + g * g) + eps), G + g * g)
+    inside = lambda th, g, G, lr, eps: (th - lr * g / np.sqrt(G + g * g + eps), G + g * g)
+    lessonchecks.check_accumulated_moves(right, [3, 4], 1.0, 1.0, 0.0, reference=course)
+    with pytest.raises(AssertionError, match="the moves theta_k"):
+        lessonchecks.check_accumulated_moves(inside, [3, 4], 1.0, 1.0, 0.0, reference=course)
+
+
+def test_flip_decay_refuses_the_l2_form():
+    from actlib import optim
+
+    def run(steps, opt_cls=optim.AdamW):
+        opt, th, path = opt_cls(0.01, weight_decay=0.2), np.ones(2), [np.ones(2)]
+        for k in range(steps):
+            opt.step([th], [np.array([1.0, 100.0]) * (-1.0) ** k])
+            path.append(th.copy())
+        return np.array(path)
+
+    def adam(th, g, m, v, t, lr, b1, b2, eps, wd, coupled=False):
+        g = g + wd * th if coupled else g
+        t, m, v = t + 1, b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * g * g
+        step = lr * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps)
+        return (th if coupled else th * (1 - lr * wd)) - step, m, v, t
+    lessonchecks.check_flip_decay(adam, 0.01, 0.2, 100, reference=run)
+    with pytest.raises(AssertionError, match="requirement 2"):
+        lessonchecks.check_flip_decay(lambda *a: adam(*a, coupled=True), 0.01, 0.2, 100, reference=run)
+
+
+def test_glued_schedule_requirements():
+    import math
+
+    def glued(step, total, warm, base, low, start_factor=1 / 3):
+        if step < warm:
+            return base * (start_factor + (1 - start_factor) * step / warm)
+        return low + (base - low) * (1 + math.cos(math.pi * (step - warm) / (total - warm))) / 2
+    lessonchecks.check_glued_schedule(glued, 100, 10, 0.1, 0.001)
+    lessonchecks.check_glued_schedule(glued, 30, 7, 2.0, 0.5, start_factor=0.5)
+    unshifted = lambda s, T, w, b, lo, start_factor=1 / 3: glued(s, T, w, b, lo, start_factor) if s < w else \
+        lo + (b - lo) * (1 + math.cos(math.pi * s / T)) / 2
+    with pytest.raises(AssertionError, match="at step 10"):
+        lessonchecks.check_glued_schedule(unshifted, 100, 10, 0.1, 0.001)
+    linear = lambda s, T, w, b, lo, start_factor=1 / 3: glued(s, T, w, b, lo, start_factor) if s < w else \
+        b + (lo - b) * (s - w) / (T - w)
+    with pytest.raises(AssertionError, match="flat at both ends"):
+        lessonchecks.check_glued_schedule(linear, 100, 10, 0.1, 0.001)

@@ -853,9 +853,6 @@ def test_lesson_8_epochs_example_and_polyak_derivation():
         v = 0.5 * v + 0.5 * t
         out.append(v)
     assert out == [10.0, 11.0, 9.5] and "`[10.0, 11.0, 9.5]`" in text
-    # the 9.4 draft's theta on the example
-    assert np.allclose(np.array([1.0, 2.0]) - 0.1 * np.array([1.0, 0.0]), [0.9, 2.0])
-    assert "θ = (0.9, 2.0)" in text
 
 
 def test_lesson_6_reworked_exercise_examples():
@@ -895,12 +892,34 @@ def test_lesson_5_logit_threshold_example():
 
 
 def test_lesson_9_rmsprop_draft_output():
-    """Lesson 10, exercise 10.3: what the broken draft returns on the example, as the text says."""
+    """Lesson 10, exercise 10.3: the broken draft's mean square settles at g^2 / (1 - rho) (10 for
+    rho = 0.9), a weight c = 1 - rho on the new square makes it settle at g^2, and the draft's and
+    the fixed step's theta on the traced example are the ones the text states."""
+    rho, c, g, s = sp.symbols("rho c g s", positive=True)
+    (settled,) = sp.solve(sp.Eq(s, rho * s + g ** 2), s)
+    assert sp.simplify(settled - g ** 2 / (1 - rho)) == 0
+    fixed = sp.solve(sp.Eq(s, rho * s + c * g ** 2), s)[0]
+    (weight,) = sp.solve(sp.Eq(fixed, g ** 2), c)
+    assert sp.simplify(weight - (1 - rho)) == 0
+    ms = 0.0
+    for _ in range(100):
+        ms = 0.9 * ms + 1.0
+    assert round(ms, 4) == 9.9997 and ms == pytest.approx(10, rel=1e-4)
     theta, grad, ms = np.array([1.0, 2.0]), np.array([0.5, -1.0]), np.array([0.5, 0.5])
     draft = theta - 0.1 * grad / np.sqrt(ms + 0.1)
+    opt = optim.RMSprop(0.1, rho=0.9, epsilon=0.1)
+    opt.mean_square = [ms.copy()]
+    p = theta.copy()
+    opt.step([p], [grad])
+    np.testing.assert_allclose(opt.mean_square[0], [0.475, 0.55])
     text = markdown("10-adaptive-optimisers")
-    quoted = stated(r"it returns θ ≈ \(([0-9.]+, [0-9.]+)\) instead", text, "the 9.3 draft's output")
+    assert "Its mean square settles at 10 instead of 1" in text
+    quoted = stated(r"the draft gives θ ≈ \(([0-9.]+, [0-9.]+)\)", text, "the 10.3 draft's output")
     np.testing.assert_allclose([float(v) for v in quoted.split(",")], draft, atol=5e-5)
+    quoted = stated(r"and θ = \(([0-9.]+, [0-9.]+)\), where", text, "the fixed step's output")
+    np.testing.assert_allclose([float(v) for v in quoted.split(",")], p, atol=5e-5)
+    before = text.split("### Exercise 10.3", 1)[0].split("## 3. RMSprop", 1)[1]
+    assert "(1-\\rho)\\,g" not in before and "(1 - rho)" not in before
 
 
 # ---------------------------------------------------------------------------------------
@@ -1072,12 +1091,25 @@ def test_lesson_10_warmup_cosine_example():
     text = markdown("10-adaptive-optimisers")
     found = re.findall(r"([0-9.]+)…? at step (\d+)", stated(
         r"the rate is\s+(.*?at step 100)", text, "the 10.5 example"))
-    assert [int(s) for _, s in found] == [0, 5, 10, 55, 100]
+    assert [int(s) for _, s in found] == [0, 9, 10, 55, 100]
     for value, step in found:
         digits = len(value.split(".")[1])
         assert float(value) == pytest.approx(round(rate(int(step)), digits), abs=10.0 ** -digits)
-    assert rate(0) == pytest.approx(0.1 / 3) and rate(5) == pytest.approx(0.2 / 3)
-    assert "`warmup_cosine(55, 100, 10, 0.1, 0.001)` gives `0.0505`" in text
+    assert rate(0) == pytest.approx(0.1 / 3) and rate(9) == pytest.approx(0.1 * (1 / 3 + 2 / 3 * 0.9))
+    assert rate(55) == pytest.approx((0.1 + 0.001) / 2, rel=1e-12)          # the mean of the two ends
+    # the example values follow the exercise (the text before it states requirements only)
+    before = text.split("### Exercise 10.5", 1)[1].split("*Contract.*", 1)[0]
+    assert "0.0505" not in before and "0.0933" not in before
+    assert text.index("0.0505 at step 55") > text.index("### Exercise 10.5")
+    # the properties the visible checks test hold for the course's glued schedule
+    from actlib.grading import lessonchecks
+
+    def glued(step, total, warm, base, low, start_factor=1 / 3):
+        if step < warm:
+            return schedules.warmup(step, base, warm, start_factor)
+        return schedules.cosine(step - warm, base, total - warm, low)
+    for args, kw in (((100, 10, 0.1, 0.001), {}), ((40, 0, 1.0, 0.0), {}), ((30, 7, 2.0, 0.5), {"start_factor": 0.5})):
+        lessonchecks.check_glued_schedule(glued, *args, **kw)
     assert rate(55) == pytest.approx(0.0505, rel=1e-12) and rate(100) == pytest.approx(0.001)
 
 
@@ -1134,8 +1166,12 @@ def test_lesson_10_adamw_example_and_formula():
     adam.step([q], [np.array([0.5, -1.0])])
     np.testing.assert_allclose(p, 0.95 * np.array([1.0, 2.0]) + (q - [1.0, 2.0]), rtol=1e-14)
     text = markdown("10-adaptive-optimisers")
-    quoted = stated(r"0\.1, 0\.5\)`\s+gives `\(array\(\[([0-9., ]+)\]\)", text, "the 10.6 example")
+    quoted = stated(r"taken from \$0\.95\\,\\theta\$:\s+θ = \(([0-9., ]+)\)", text, "the 10.6 example")
     np.testing.assert_allclose([float(v) for v in quoted.split(",")], p, atol=5e-9)
+    # the exercise states requirements, not the fix; the formula follows the exercise
+    before, after = text.split("### Exercise 10.6", 1)
+    assert "computed from } g_t \\text{ alone}" not in before and "computed from } g_t \\text{ alone}" in after
+    assert "the moments see only the plain gradient" not in text
     np.testing.assert_allclose(opt.m[0], [0.23, -0.46])
     np.testing.assert_allclose(opt.v[0], [0.29995, 1.1998])
 
@@ -1939,3 +1975,134 @@ def test_lesson_4_a_dead_unit_stays_dead_only_while_its_inputs_stay_fixed():
         W2, b2 = W2 - 0.5 * H.T @ dZ2, b2 - 0.5 * dZ2.sum(axis=0)
     assert revived == 173, revived
     assert np.array_equal(W2[:, 2], own[0]) and b2[2] == own[1]   # its own weights never moved
+
+
+# ---------------------------------------------------------------------------------------
+# lessons 9 and 10: exercises that ask for derivation (issue 20)
+# ---------------------------------------------------------------------------------------
+def test_lesson_9_momentum_rule_from_its_measured_response():
+    """Exercise 9.4: the course's optimiser moves a weight at rest by -eta beta^k after one unit
+    gradient and by -eta (1 - beta^k)/(1 - beta) under a constant one; the 200th move is -1.0 (to
+    the printed 6 digits) for beta = 0.9 and twice the plain step for beta = 0.5; the derived
+    rule v = beta v + g, theta -= eta v reproduces both from any state."""
+    def moves(gradients, eta, beta):
+        theta, opt, out = np.zeros(1), optim.SGD(eta, beta), []
+        for g in gradients:
+            before = theta[0]
+            opt.step([theta], [np.array([float(g)])])
+            out.append(theta[0] - before)
+        return np.array(out)
+    for beta in (0.9, 0.5):
+        k = np.arange(6)
+        np.testing.assert_allclose(moves([1, 0, 0, 0, 0, 0], 0.1, beta), -0.1 * beta ** k, rtol=1e-12)
+        np.testing.assert_allclose(moves([1] * 6, 0.1, beta), -0.1 * (1 - beta ** (k + 1)) / (1 - beta),
+                                   rtol=1e-12)
+    assert round(moves([1] * 200, 0.1, 0.9)[-1], 6) == -1.0
+    assert moves([1] * 200, 0.1, 0.5)[-1] == pytest.approx(2 * -0.1, rel=1e-12)
+    text = markdown("09-gradient-descent")
+    assert "the −1.0 of the 200th move above, and twice the plain step for β = 0.5" in text
+    r = np.random.default_rng(4)
+    theta, v = r.normal(size=3), r.normal(size=3)
+    opt = optim.SGD(0.07, 0.8)
+    opt.velocity = [v.copy()]
+    p = theta.copy()
+    g = r.normal(size=3)
+    opt.step([p], [g])
+    np.testing.assert_allclose(opt.velocity[0], 0.8 * v + g, rtol=1e-14)
+    np.testing.assert_allclose(p, theta - 0.07 * (0.8 * v + g), rtol=1e-14)
+    # the text before the exercise does not print the rule; the derivation follows the exercise
+    before, after = text.split("### Exercise 9.4", 1)
+    assert r"v_t = \beta\,v_{t-1} + g_t" not in before.split("## 3. Momentum", 1)[1]
+    assert r"v_t = \beta\,v_{t-1} + g_t" in after
+
+
+def test_lesson_9_nesterov_step_for_the_stored_point():
+    """Exercise 9.6: with phi = theta - eta beta v, Nesterov's method as written (gradient at the
+    look-ahead point) moves the stored point by -eta (g + beta v_t), the course's
+    SGD(nesterov=True) computes exactly that, and the traced example gives (0.824, 2.19)."""
+    eta, beta, th0, v0, g = sp.symbols("eta beta theta0 v0 g")
+    v1 = beta * v0 + g                      # g = grad L at the look-ahead point th0 - eta beta v0
+    th1 = th0 - eta * v1
+    phi0, phi1 = th0 - eta * beta * v0, th1 - eta * beta * v1
+    assert sp.simplify(phi1 - (phi0 - eta * (g + beta * v1))) == 0
+    assert sp.simplify(phi1 - (phi0 + eta * beta * v0 - eta * (1 + beta) * v1)) == 0
+    # numerically, on this lesson's regression, against the course's optimiser
+    x, y = surfaces.linear_data(100, slope=2.0, intercept=1.0, noise=0.5, rng=np.random.default_rng(1))
+    problem = surfaces.LinearRegression(x, y)
+    lr, b = 0.05, 0.5
+    th, v = np.array([1.0, 2.0]), np.array([1.0, 0.0])
+    opt = optim.SGD(lr, b, nesterov=True)
+    opt.velocity = [v.copy()]
+    phi = th - lr * b * v
+    for _ in range(10):
+        v = b * v + problem.grad(th - lr * b * v)
+        th = th - lr * v
+        opt.step([phi], [problem.grad(phi)])
+        np.testing.assert_allclose(phi, th - lr * b * v, rtol=1e-12)
+        np.testing.assert_allclose(opt.velocity[0], v, rtol=1e-12)
+    vn = 0.9 * np.array([1.0, 0.0]) + np.array([0.5, -1.0])
+    step = np.array([0.5, -1.0]) + 0.9 * vn
+    np.testing.assert_allclose(vn, [1.4, -1.0])
+    np.testing.assert_allclose(step, [1.76, -1.9])
+    np.testing.assert_allclose(np.array([1.0, 2.0]) - 0.1 * step, [0.824, 2.19])
+    text = markdown("09-gradient-descent")
+    before = text.split("### Exercise 9.6", 1)[0].split("## 4. Nesterov", 1)[1]
+    assert "g + \\beta v" not in before and "(0.824, 2.19)" not in before
+    assert r"\phi_{t-1} - \eta\,(g_t + \beta\,v_t)" in text and "$(0.824, 2.19)$" in text
+
+
+def test_lesson_10_adamw_keeps_the_figures_two_weights_on_one_path():
+    """Exercise 10.6's requirement 2: on the figure's experiment (gradients ±1 and ±100) the
+    course's AdamW keeps the two weights on one path (to 1e-6), and Adam + L2 does not."""
+    def run(opt, steps=300):
+        th, path = np.ones(2), [np.ones(2)]
+        for k in range(steps):
+            opt.step([th], [np.array([1.0, 100.0]) * (-1.0) ** k])
+            path.append(th.copy())
+        return np.array(path)
+    w = run(optim.AdamW(0.01, weight_decay=0.2))
+    np.testing.assert_allclose(w[:, 1], w[:, 0], rtol=1e-6, atol=1e-12)
+    l2 = run(optim.Adam(0.01, weight_decay=0.2))
+    assert abs(l2[-1, 1] - l2[-1, 0]) > 0.1
+
+
+def test_lesson_10_adam_correction_derived_after_the_exercise():
+    """Exercise 10.4: the zero-started EWMA's weights add up to 1 - beta^t, so E[m_t] = (1 - beta^t)
+    g-bar; the course's Adam moves every parameter by about eta on its first step (the measured
+    cell: gradients 1e-4, -2, 300 with eta = 0.1); the text before the exercise does not print the
+    correction, and the derivation follows the exercise."""
+    b, gbar = sp.symbols("beta gbar", positive=True)
+    for t in range(1, 8):
+        expectation = (1 - b) * sum(b ** (t - k) * gbar for k in range(1, t + 1))
+        assert sp.simplify(expectation - (1 - b ** t) * gbar) == 0
+    theta, g = np.zeros(3), np.array([1e-4, -2.0, 300.0])
+    optim.Adam(learning_rate=0.1).step([theta], [g])
+    np.testing.assert_allclose(theta, -0.1 * np.sign(g), rtol=1e-3)
+    text = markdown("10-adaptive-optimisers")
+    assert "Every parameter moved by about η = 0.1, against the sign of its gradient" in text
+    before, after = text.split("### Exercise 10.4", 1)
+    section = before.split("## 4. Adam", 1)[1]
+    for leak in ("1-\\beta_1^t", "1-\\beta_2^t", "0.99237"):
+        assert leak not in section, leak
+        assert leak in after.split("## 5.", 1)[0], leak
+
+
+def test_lesson_10_adagrad_conventions_measured():
+    """Exercise 10.1: the course's Adagrad (G0 = 0, eta = 1, epsilon = 1) moves one weight by 0.75
+    and 0.6667 for the gradients 3 and 4; the other three conventions give 0.949/0.784,
+    3/1 and 3/1.265 (rounded to 3 digits), as the text after the exercise states."""
+    theta, opt, moves = np.zeros(1), optim.Adagrad(1.0, initial_accumulator_value=0.0, epsilon=1.0), []
+    for g in (3.0, 4.0):
+        before = theta[0]
+        opt.step([theta], [np.array([g])])
+        moves.append(before - theta[0])
+    np.testing.assert_allclose(moves, [0.75, 4 / 6], rtol=1e-12)
+    assert round(3 / np.sqrt(10), 3) == 0.949 and round(4 / np.sqrt(26), 3) == 0.784
+    assert 3 / (np.sqrt(0) + 1) == 3 == 3 / np.sqrt(0 + 1)
+    assert 4 / (np.sqrt(9) + 1) == 1 and round(4 / np.sqrt(10), 3) == 1.265
+    text = markdown("10-adaptive-optimisers")
+    for quoted in ("0.75 = 3/(√9 + 1)", "(3/√10 ≈ 0.949)", "3/(√0 + 1) = 3 either way",
+                   "0.6667 = 4/(√25 + 1)", "4/√26 ≈ 0.784, 4/(√9 + 1) = 1, 4/√10 ≈ 1.265"):
+        assert quoted in text, quoted
+    before = text.split("### Exercise 10.1", 1)[0].split("## 2. Adagrad", 1)[1]
+    assert "G_t = G_{t-1} + g_t^2" not in before and "0.9277" not in before

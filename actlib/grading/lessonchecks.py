@@ -17,7 +17,8 @@ __all__ = ["gd_growth", "check_limits", "check_numeric_grad", "check_backward", 
            "check_epoch", "check_cost", "check_epochs",
            "check_distinct", "check_init", "central_differences", "check_bn_backward", "check_bn_layer",
            "check_layers", "check_relu_stack", "check_loss_grad", "check_forward",
-           "check_network_backward", "check_batches", "check_steps", "held_out_accuracy"]
+           "check_network_backward", "check_batches", "check_steps", "held_out_accuracy", "check_moves", "check_lookahead",
+           "check_flip_decay", "check_clip", "check_accumulated_moves", "check_glued_schedule"]
 
 
 # --- lesson 2 -------------------------------------------------------------------------------
@@ -548,3 +549,178 @@ def held_out_accuracy(params, X, y, label, *, reference):
         width = W.shape[1]
     assert width == 10, f"{label}: the last layer gives {width} outputs, expected 10 logits"
     return float(np.mean(np.asarray(reference(pairs, X)).argmax(axis=1) == y))
+def _step_pair(fn, args, label, where):
+    """Call a momentum-type step ``fn(theta, grad, velocity, learning_rate, momentum)`` on
+    copies, check the inputs come back unchanged and the result is (theta, velocity) of the
+    input's shape; return the two arrays."""
+    ins = [np.array(a, dtype=float) for a in args[:3]]
+    got = checks.call_checked(fn, (*[a.copy() for a in ins], *args[3:]), name=label, where=where)
+    assert isinstance(got, (tuple, list)) and len(got) == 2, (
+        f"{label}{where} should return (new_theta, new_velocity), got {got!r:.120}")
+    out = [checks.as_array(g, f"{n} returned by {label}") for g, n in zip(got, ("new_theta", "new_velocity"))]
+    for a, n in zip(out, ("new_theta", "new_velocity")):
+        assert a.shape == ins[0].shape, f"{n} returned by {label}{where} has shape {a.shape}, expected {ins[0].shape}"
+    kept = [np.array(a, dtype=float) for a in args[:3]]
+    for a, b, n in zip(ins, kept, ("theta", "grad", "velocity")):
+        assert np.array_equal(a, b), f"{label} changed its argument {n} in place; return new arrays"
+    return out
+
+
+def check_moves(fn, gradients, learning_rate, momentum, *, reference):
+    """Exercise 9.4: ``fn(theta, grad, velocity, learning_rate, momentum)`` run from rest
+    (theta = velocity = [0]) on the scalar ``gradients`` moves the weight as
+    ``reference(gradients, learning_rate, momentum)`` says (the course's optimiser, measured),
+    and each returned velocity is the one the step moved by (new_theta = theta − η new_velocity)."""
+    label = (f"momentum_step from rest on one weight, gradients {list(gradients)}, "
+             f"learning_rate={learning_rate}, momentum={momentum}")
+    theta, velocity, moves = np.zeros(1), np.zeros(1), []
+    for k, g in enumerate(gradients):
+        where = f" at step {k + 1}"
+        new_theta, new_velocity = _step_pair(fn, (theta, np.array([float(g)]), velocity,
+                                                  learning_rate, momentum), label, where)
+        checks.check_value(new_theta, theta - learning_rate * new_velocity,
+                           name=f"new_theta of {label}{where}", rtol=1e-12, atol=1e-15,
+                           convention="the contract: new_theta = theta - learning_rate * new_velocity")
+        moves.append(new_theta[0] - theta[0])
+        theta, velocity = new_theta, new_velocity
+    checks.check_value(np.array(moves), reference(gradients, learning_rate, momentum),
+                       name=f"the moves theta_k - theta_(k-1) of {label}", rtol=1e-10, atol=1e-14,
+                       convention="the moves of the course's optimiser from rest, as the measuring "
+                                  "cell prints them")
+
+
+def check_lookahead(fn, grad, theta, velocity, learning_rate, momentum, steps, *, reference):
+    """Exercise 9.6: ``reference(grad, theta, velocity, learning_rate, momentum, steps)`` runs
+    Nesterov's method as written (weights theta_k, velocities v_k); ``fn`` started from the
+    stored point phi_0 = theta_0 − η β v_0 with v_0 must give phi_k = theta_k − η β v_k and v_k."""
+    label = (f"nesterov_step from the stored point of theta={list(theta)}, velocity={list(velocity)}, "
+             f"learning_rate={learning_rate}, momentum={momentum}")
+    path = reference(grad, theta, velocity, learning_rate, momentum, steps)
+    phi, v = path[0][0] - learning_rate * momentum * path[0][1], np.array(path[0][1], dtype=float)
+    for k in range(1, steps + 1):
+        where = f" at step {k}"
+        phi, v = _step_pair(fn, (phi, np.asarray(grad(phi), dtype=float), v, learning_rate, momentum),
+                            label, where)
+        th_k, v_k = path[k]
+        checks.check_value(v, v_k, name=f"new_velocity of {label}{where}", rtol=1e-9, atol=1e-12,
+                           convention="the velocity v_k of the method as section 4 writes it")
+        checks.check_value(phi, th_k - learning_rate * momentum * v_k,
+                           name=f"new_theta (the stored point) of {label}{where}", rtol=1e-9, atol=1e-12,
+                           convention="the stored point phi_k = theta_k - learning_rate * momentum * v_k "
+                                      "of the method as section 4 writes it")
+
+
+# --- lesson 10 ------------------------------------------------------------------------------
+
+def check_flip_decay(fn, learning_rate, weight_decay, steps, *, reference):
+    """Exercise 10.6: ``fn`` (an AdamW step, Adam's default betas and epsilon) run on the
+    figure's experiment — two weights from 1, gradients (1, 100) times (-1)^k — keeps the two
+    weights on one path and follows ``reference(steps)`` (the course's AdamW, one row per step)."""
+    label = (f"adamw_step on the figure's experiment (two weights from 1, gradients ±1 and ±100), "
+             f"learning_rate={learning_rate}, weight_decay={weight_decay}")
+    theta, m, v, t, path = np.ones(2), np.zeros(2), np.zeros(2), 0, [np.ones(2)]
+    for k in range(steps):
+        where = f" at step {k + 1}"
+        got = checks.call_checked(fn, (theta.copy(), np.array([1.0, 100.0]) * (-1.0) ** k, m.copy(),
+                                       v.copy(), t, learning_rate, 0.9, 0.999, 1e-8, weight_decay),
+                                  name=label, where=where)
+        assert isinstance(got, (tuple, list)) and len(got) == 4, (
+            f"{label}{where} should return (new_theta, new_m, new_v, new_t), got {got!r:.120}")
+        theta, m, v = (checks.as_array(a, f"{n} returned by {label}")
+                       for a, n in zip(got[:3], ("new_theta", "new_m", "new_v")))
+        t = int(checks.as_array(got[3], f"new_t returned by {label}"))
+        path.append(theta.copy())
+    path = np.array(path)
+    assert path.shape == (steps + 1, 2), f"{label}: theta should keep the shape (2,)"
+    checks.check_value(path[:, 1], path[:, 0], name=f"the second weight's path in {label}",
+                       rtol=1e-6, atol=1e-12, context=" (compared with the first weight's path)",
+                       convention="requirement 2: the decay does not depend on a weight's gradients, "
+                                  "so the two weights follow one path")
+    checks.check_value(path, reference(steps), name=f"the path of {label}", rtol=1e-9, atol=1e-12,
+                       convention="row k holds the weights after k steps of the course's AdamW")
+
+
+def check_clip(fn, grads, max_norm, what, *, reference):
+    """Exercise 10.7: ``fn(grads, max_norm)`` returns (clipped, norm) equal to
+    ``reference(grads, max_norm)``'s, exactly, and leaves the input arrays unchanged."""
+    label = f"clip_by_global_norm({what}, max_norm={max_norm:g})"
+    kept = [np.array(g, copy=True) for g in grads]
+    out = checks.call_checked(fn, (grads, max_norm), name=label)
+    assert isinstance(out, (tuple, list)) and len(out) == 2, f"{label} should return (clipped, norm)"
+    want, norm = reference(kept, max_norm)
+    checks.check_value(out[1], norm, name=f"the norm returned by {label}", atol=0.0,
+                       convention="the Euclidean norm of all entries of all gradients together, before clipping")
+    assert isinstance(out[0], (list, tuple)) and len(out[0]) == len(grads), (
+        f"{label} should return a list of {len(grads)} clipped arrays first")
+    for i, (g, w) in enumerate(zip(out[0], want)):
+        checks.check_value(g, w, name=f"clipped[{i}] of {label}", atol=0.0,
+                           convention="every gradient times min(1, max_norm / (norm + 1e-6))")
+    for a, k in zip(grads, kept):
+        assert np.array_equal(a, k), f"{label} changed an input array in place; return new arrays"
+
+
+def check_accumulated_moves(fn, gradients, learning_rate, epsilon, initial, *, reference):
+    """Exercise 10.1: ``fn(theta, grad, accumulator, learning_rate, epsilon)`` run on one weight
+    from 0 with the accumulator at ``initial`` moves it as ``reference(gradients, learning_rate,
+    epsilon, initial)`` says (the course's Adagrad, measured), leaving its inputs unchanged."""
+    label = (f"adagrad_step on one weight from 0, gradients {list(gradients)}, accumulator from "
+             f"{initial}, learning_rate={learning_rate}, epsilon={epsilon}")
+    theta, acc, moves = np.zeros(1), np.full(1, float(initial)), []
+    for k, g in enumerate(gradients):
+        args = [theta.copy(), np.array([float(g)]), acc.copy()]
+        got = checks.call_checked(fn, (*args, learning_rate, epsilon), name=label, where=f" at step {k + 1}")
+        assert isinstance(got, (tuple, list)) and len(got) == 2, (
+            f"{label} should return (new_theta, new_accumulator), got {got!r:.120}")
+        for a, b, n in zip(args, (theta, np.array([float(g)]), acc), ("theta", "grad", "accumulator")):
+            assert np.array_equal(a, b), f"{label} changed its argument {n} in place; return new arrays"
+        new_theta, acc = (checks.as_array(a, f"{n} returned by {label}")
+                          for a, n in zip(got, ("new_theta", "new_accumulator")))
+        assert new_theta.shape == acc.shape == (1,), f"{label}: return arrays of the input's shape (1,)"
+        moves.append(new_theta[0] - theta[0])
+        theta = new_theta
+    checks.check_value(np.array(moves), reference(gradients, learning_rate, epsilon, initial),
+                       name=f"the moves theta_k - theta_(k-1) of {label}", rtol=1e-10, atol=1e-14,
+                       convention="the moves of the course's Adagrad, as the measuring cell prints them")
+
+
+def check_glued_schedule(fn, total_steps, warmup_steps, base_lr, min_lr, start_factor=1 / 3):
+    """Exercise 10.5's requirements, tested as properties (not values of a reference):
+    the warm-up starts at start_factor * base_lr and is a straight line heading for base_lr at
+    step w; the rate is base_lr at step w and min_lr at step T, flat at both ends of the
+    cosine, point-symmetric about its middle (so the middle is the mean of the ends) and
+    non-increasing from w to T. Returns the rates at steps 0 ... T."""
+    T, w, f0 = total_steps, warmup_steps, start_factor
+    label = (f"warmup_cosine(step, {T}, {w}, {base_lr}, {min_lr}"
+             + (f", start_factor={f0:g})" if f0 != 1 / 3 else ")"))
+    rates = []
+    for step in range(T + 1):
+        got = checks.call_checked(fn, (step, T, w, base_lr, min_lr),
+                                  {} if f0 == 1 / 3 else {"start_factor": f0},   # the default, tested too
+                                  name=label.replace("step", str(step), 1))
+        rates.append(float(checks.as_array(got, label.replace("step", str(step), 1))))
+    r = np.array(rates)
+    if w > 0:
+        checks.check_value(r[0], f0 * base_lr, name=f"{label} at step 0",
+                           convention="requirement 1: the warm-up starts at start_factor * base_lr")
+        line = r[0] + (base_lr - r[0]) * np.arange(w) / w
+        checks.check_value(r[:w], line, name=f"{label} at steps 0 ... {w - 1}",
+                           convention="requirement 1: a straight line from start_factor * base_lr "
+                                      "that would reach base_lr at step warmup_steps")
+    checks.check_value(r[w], base_lr, name=f"{label} at step {w}",
+                       convention="requirement 2: the cosine starts at base_lr exactly at step warmup_steps")
+    checks.check_value(r[T], min_lr, name=f"{label} at step {T}",
+                       convention="requirement 2: the cosine lands on min_lr exactly at step total_steps")
+    cos = r[w:]
+    checks.check_value(cos + cos[::-1], np.full(len(cos), base_lr + min_lr),
+                       name=f"{label}: the rate at step w + k plus the rate at step T - k",
+                       convention="a cosine of the table is point-symmetric about its middle: "
+                                  "the two add up to base_lr + min_lr")
+    assert np.all(np.diff(cos) <= 1e-15 * max(base_lr, 1.0)), (
+        f"{label}: the rate should not rise between step {w} and step {T}")
+    if T - w >= 4:
+        first, last = cos[0] - cos[1], cos[-2] - cos[-1]
+        middle = np.max(-np.diff(cos))
+        assert first < 0.5 * middle and last < 0.5 * middle, (
+            f"{label}: the cosine should be flat at both ends (its first fall {first:.3g} and its "
+            f"last {last:.3g} are not much smaller than its steepest {middle:.3g})")
+    return r
