@@ -13,7 +13,8 @@ Reference implementations:
 * `steps_to_memorise` — the "overfit a tiny batch" test;
 * `lr_range_test` — the learning-rate range test (exponentially increasing rate);
 * `update_to_data` — per-layer update-to-data ratios ‖ΔW‖ / ‖W‖;
-* `layer_fractions` — saturated and dead fractions of a hidden layer.
+* `layer_fractions` — saturated and dead fractions of a hidden layer;
+* `early_stopping` — the epoch to keep and the epoch to stop at, from validation losses.
 """
 import math
 import numbers
@@ -26,7 +27,7 @@ from actlib import nn as _nn
 
 __all__ = ["mlp_init", "mlp_forward", "mlp_loss_and_grads", "predicted_initial_loss",
            "steps_to_memorise", "lr_range_test", "update_to_data", "layer_fractions",
-           "copy_params", "as_params"]
+           "copy_params", "as_params", "early_stopping"]
 
 
 def copy_params(params):
@@ -230,3 +231,23 @@ def layer_fractions(z, activation):
         raise ValueError(f"z must be a non-empty array of shape (batch, units), got {z.shape}")
     return {"saturated": _nn.saturated_fraction(z, activation),
             "dead": float(np.mean(np.all(z <= 0, axis=0)))}
+
+
+def early_stopping(val_losses, patience):
+    """Early stopping with patience p on the validation losses v_0, v_1, … (one per epoch).
+
+    Epoch 0 is the first best; a later epoch is the new best only when its loss is strictly
+    lower than the best so far (a nan never is). Training stops at the first epoch k with
+    k − best = p, or at the last epoch if that never happens. Returns ``(best, stop)``.
+    """
+    v = np.asarray(val_losses, dtype=float)
+    if v.ndim != 1 or v.size == 0:
+        raise ValueError(f"val_losses must be a non-empty sequence of numbers, got shape {v.shape}")
+    p = _positive(patience, "patience", integer=True)
+    best = 0
+    for k in range(1, v.size):
+        if v[k] < v[best]:
+            best = k
+        elif k - best >= p:
+            return best, k
+    return best, v.size - 1

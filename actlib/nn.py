@@ -262,10 +262,10 @@ class LayerNorm:
     in training and in evaluation, for a batch of one as for a batch of thousands: it needs
     no running statistics (``training`` is kept only so that ``Sequential.train`` may set it).
 
-    Backward, with x̂ = (x − μ)/√(σ² + ε), g = ∂L/∂y, ĝ = γ ⊙ g (the gradient at x̂) and d
-    features, for each row (sums over its features):
-        ∂L/∂γ = ∑_batch g ⊙ x̂,   ∂L/∂β = ∑_batch g,
-        ∂L/∂x = (d ĝ − ∑ ĝ − x̂ ∑ (ĝ ⊙ x̂)) / (d √(σ² + ε)).
+    Backward, with x̂ = (x − μ)/√(σ² + ε) and g = ∂L/∂y: ∂L/∂γ = ∑_batch g ⊙ x̂ and
+    ∂L/∂β = ∑_batch g; ∂L/∂x goes through x̂ and through the row's own μ and σ², which depend on
+    every entry of that row (its derivation is Exercise 11.6 of lesson 11; `tests/test_diagnostics.py`
+    checks it against finite differences).
     """
 
     def __init__(self, dim, eps=1e-5):

@@ -179,6 +179,12 @@ SHORTCUTS = {
                               "max_steps, target_loss)"),
         "lr_range_test": "return diagnostics.lr_range_test(params, X, y, lr_min, lr_max, steps)",
         "update_to_data": "return diagnostics.update_to_data(before, after)",
+        "layer_norm_backward": ("layer = nn.LayerNorm(np.shape(x)[1], eps=eps)\n"
+                                "layer.params['gamma'] = np.array(gamma, dtype=float)\n"
+                                "layer.forward(x)\n"
+                                "grad_x = layer.backward(grad_out)\n"
+                                "return grad_x, layer.grads['gamma'], layer.grads['beta']"),
+        "early_stopping": "return diagnostics.early_stopping(val_losses, patience)",
     },
     "11-capstone": {
         "init_params": ("return [(init.he_normal((m, k), rng=rng), np.zeros(k))\n"

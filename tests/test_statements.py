@@ -1990,3 +1990,20 @@ def test_lesson_11_gains_and_framework_defaults():
     assert abs(np.exp(np.mean(np.log(s[3:-1] / s[4:]))) - np.sqrt(3)) < 0.1
     text = markdown(L11)
     assert "by a factor of about $\\sqrt3$ per layer" in text and "`kaiming_uniform_(weight, a=√5)`" in text
+
+
+def test_lesson_11_overfitting_facts(l11):
+    """46 of the 150 labels were drawn at random; Adam's validation loss is lowest within the first
+    dozen epochs and then climbs while its training loss goes to about 0; AdamW (λ = 3) keeps a
+    training loss well above 0 and ends far below Adam's validation loss; both remedies beat the
+    full Adam run on validation accuracy; layer norm's output ignores the batch, batch norm's not."""
+    D = l11["diagnostics"]
+    assert int(stated(r"by a random digit \((\d+)\nof the 150 were drawn\)", l11["text"], "the flips")) == l11["flip"].sum()
+    adam_val, adam_train = l11["adam_val"], l11["adam_train"]
+    assert np.argmin(adam_val) <= 12 and adam_val[-1] > 1.5 * adam_val.min() and adam_train[-1] < 0.01
+    assert l11["adamw_train"][-1] > 0.05 and l11["adamw_val"][-1] < 0.7 * adam_val[-1]
+    best, stop = D.early_stopping(adam_val, 20)
+    full = l11["accuracy"](l11["adam_history"][-1])
+    assert l11["accuracy"](l11["adam_history"][best]) > full and l11["accuracy"](l11["adamw_history"][-1]) > full
+    text = l11["text"]
+    assert "reaches its lowest value within the first dozen epochs" in text

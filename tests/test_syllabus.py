@@ -92,7 +92,8 @@ COVERAGE = [
 BEYOND_SYLLABUS = [
     ("11-making-it-train", ["ln K", "initialisation", "tiny batch", "range test",
                             "saturated", "dead", "update-to-data", "5/3", "kaiming_uniform_",
-                            "glorot_uniform"]),
+                            "glorot_uniform", "layer normalisation", "running statistics",
+                            "early stopping", "AdamW", "validation"]),
 ]
 
 def lesson_text(assignment):

@@ -196,6 +196,9 @@ BANS = {
         "steps_to_memorise": _ban("11.3", "the tiny-batch test", "diagnostics.steps_to_memorise"),
         "lr_range_test": _ban("11.4", "the learning-rate range test", "diagnostics.lr_range_test"),
         "update_to_data": _ban("11.5", "the update-to-data ratios", "diagnostics.update_to_data"),
+        "layer_norm_backward": _ban("11.6", "layer normalisation's backward pass", "nn.LayerNorm",
+                                    "nn.BatchNorm"),
+        "early_stopping": _ban("11.7", "early stopping", "diagnostics.early_stopping"),
     },
     "11-capstone": {
         "init_params": _ban("11.1", "He initialisation", "init.he_normal"),
