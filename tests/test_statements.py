@@ -1990,6 +1990,9 @@ def test_lesson_11_gains_and_framework_defaults():
     assert abs(np.exp(np.mean(np.log(s[3:-1] / s[4:]))) - np.sqrt(3)) < 0.1
     text = markdown(L11)
     assert "by a factor of about $\\sqrt3$ per layer" in text and "`kaiming_uniform_(weight, a=√5)`" in text
+    second = mpmath.quad(lambda t: mpmath.tanh(t) ** 2 * mpmath.npdf(t), [-mpmath.inf, 0, mpmath.inf])
+    assert stated(r"\\mathbb E\[\\tanh\(z\)\^2\] \\approx ([\d.]+)\$", text, "E tanh²") == mpmath.nstr(second, 3)
+    assert stated(r"1/\\sqrt\{0\.394\} \\approx ([\d.]+)\$", text, "its root") == mpmath.nstr(1 / mpmath.sqrt(0.394), 3)
 
 
 def test_lesson_11_overfitting_facts(l11):
