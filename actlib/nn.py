@@ -33,7 +33,7 @@ import numpy as np
 from actlib import activations as _activations
 from actlib import init as _init
 
-__all__ = ["Dense", "Activation", "BatchNorm", "Sequential", "mse_loss",
+__all__ = ["Dense", "Activation", "BatchNorm", "LayerNorm", "Sequential", "mse_loss",
            "softmax_cross_entropy", "binary_cross_entropy", "gradient_check",
            "propagate", "Propagation", "saturated_fraction", "dead_unit_mask",
            "dead_unit_fraction"]
@@ -251,6 +251,73 @@ class BatchNorm:
 
     def __repr__(self):
         return f"BatchNorm({self.dim}, momentum={self.momentum}, eps={self.eps})"
+
+
+class LayerNorm:
+    """Layer normalisation of each example: y = γ ⊙ (x − μ) / √(σ² + ε) + β, where μ and σ²
+    are the mean and (population) variance of one *row* x (over its ``dim`` features), and
+    γ, β are per-feature parameters (γ starts at 1, β at 0; Ba, Kiros and Hinton, 2016).
+
+    Each example is normalised by its own statistics, so the layer computes the same thing
+    in training and in evaluation, for a batch of one as for a batch of thousands: it needs
+    no running statistics (``training`` is kept only so that ``Sequential.train`` may set it).
+
+    Backward, with x̂ = (x − μ)/√(σ² + ε) and g = ∂L/∂y: ∂L/∂γ = ∑_batch g ⊙ x̂ and
+    ∂L/∂β = ∑_batch g; ∂L/∂x goes through x̂ and through the row's own μ and σ², which depend on
+    every entry of that row (its derivation is Exercise 11.6 of lesson 11; `tests/test_diagnostics.py`
+    checks it against finite differences).
+    """
+
+    def __init__(self, dim, eps=1e-5):
+        self.dim = _positive_int(dim, "dim")
+        if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not eps > 0 \
+                or not math.isfinite(eps):
+            raise ValueError(f"eps must be a positive finite number, got {eps!r}")
+        self.eps = float(eps)
+        self.params = {"gamma": np.ones(self.dim), "beta": np.zeros(self.dim)}
+        self.grads = {"gamma": np.zeros(self.dim), "beta": np.zeros(self.dim)}
+        self.training = True
+        self._cache = None
+
+    gamma = property(lambda self: self.params["gamma"])
+    beta = property(lambda self: self.params["beta"])
+
+    def forward(self, x):
+        """Normalise each row of ``x`` (batch, dim), then scale by γ and shift by β."""
+        x = _batch(x, self.dim, "LayerNorm.forward")
+        centred = x - x.mean(axis=1, keepdims=True)
+        # √(σ² + ε) without overflow: with s the row's largest |x − μ| and m = mean((x − μ)/s)²,
+        # σ² = s² m; for s ≥ 1 take s √(m + ε/s²) (nothing squared overflows), for s < 1 take
+        # √(s² m + ε) directly (a square may only underflow, harmlessly, next to ε)
+        s = np.max(np.abs(centred), axis=1, keepdims=True)
+        big = s >= 1.0
+        s_big = np.where(big, s, 1.0)
+        m = np.mean((centred / np.where(s > 0, s, 1.0)) ** 2, axis=1, keepdims=True)
+        root_big = np.sqrt(m + self.eps / s_big / s_big)          # √(σ² + ε) / s for big rows
+        s_small = np.where(big, 0.0, s)
+        root_small = np.sqrt(s_small * s_small * m + self.eps)   # √(σ² + ε) for the others
+        x_hat = np.where(big, (centred / s_big) / root_big, centred / root_small)
+        inv_std = np.where(big, 1.0 / s_big / root_big, 1.0 / root_small)
+        self._cache = (x_hat, inv_std)
+        return self.params["gamma"] * x_hat + self.params["beta"]
+
+    def backward(self, grad_out):
+        """Store ∂L/∂γ, ∂L/∂β in ``.grads``; return ∂L/∂x (see the class docstring)."""
+        if self._cache is None:
+            raise RuntimeError("LayerNorm.backward called before forward")
+        x_hat, inv_std = self._cache
+        g = _batch(grad_out, self.dim, "LayerNorm.backward")
+        if g.shape != x_hat.shape:
+            raise ValueError(f"LayerNorm.backward: grad_out shape {g.shape} differs from the "
+                             f"forward input's {x_hat.shape}")
+        self.grads = {"gamma": (g * x_hat).sum(axis=0), "beta": g.sum(axis=0)}
+        gh = g * self.params["gamma"]
+        d = self.dim
+        return (inv_std / d) * (d * gh - gh.sum(axis=1, keepdims=True)
+                                - x_hat * (gh * x_hat).sum(axis=1, keepdims=True))
+
+    def __repr__(self):
+        return f"LayerNorm({self.dim}, eps={self.eps})"
 
 
 class Sequential:

@@ -172,6 +172,20 @@ SHORTCUTS = {
                                 "norm = optim.clip_grad_norm(clipped, max_norm)\n"
                                 "return clipped, norm"),
     },
+    # lesson 11, making a network train
+    "11-making-it-train": {
+        "predicted_initial_loss": "return diagnostics.predicted_initial_loss(num_classes, logit_std)",
+        "steps_to_memorise": ("return diagnostics.steps_to_memorise(params, X, y, learning_rate, "
+                              "max_steps, target_loss)"),
+        "lr_range_test": "return diagnostics.lr_range_test(params, X, y, lr_min, lr_max, steps)",
+        "update_to_data": "return diagnostics.update_to_data(before, after)",
+        "layer_norm_backward": ("layer = nn.LayerNorm(np.shape(x)[1], eps=eps)\n"
+                                "layer.params['gamma'] = np.array(gamma, dtype=float)\n"
+                                "layer.forward(x)\n"
+                                "grad_x = layer.backward(grad_out)\n"
+                                "return grad_x, layer.grads['gamma'], layer.grads['beta']"),
+        "early_stopping": "return diagnostics.early_stopping(val_losses, patience)",
+    },
     "11-capstone": {
         "init_params": ("return [(init.he_normal((m, k), rng=rng), np.zeros(k))\n"
                         "        for m, k in zip(sizes[:-1], sizes[1:])]"),

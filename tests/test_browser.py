@@ -89,6 +89,10 @@ WIDGET_CHANGES = {
         dict(control="optimiser", value="Adam (η = 0.1)",
              present=["Adam (η = 0.1) epoch number: 0"], absent=["Gradient Descent"]),
     ],
+    "11-making-it-train": [
+        dict(control="log₁₀ η", value="-1", present=["Update-to-data ratio per layer, η = 0.1"],
+             absent=["η = 0.01"]),
+    ],
     "11-capstone": [],          # no widget: its comparison is a table and static curves
 }
 

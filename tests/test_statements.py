@@ -2106,3 +2106,151 @@ def test_lesson_10_adagrad_conventions_measured():
         assert quoted in text, quoted
     before = text.split("### Exercise 10.1", 1)[0].split("## 2. Adagrad", 1)[1]
     assert "G_t = G_{t-1} + g_t^2" not in before and "0.9277" not in before
+
+
+# lesson 11, making a network train: every number its text states, measured on its own runs
+# ---------------------------------------------------------------------------------------
+L11 = "11-making-it-train"
+
+
+@pytest.fixture(scope="module")
+def l11():
+    """The lesson's code cells run in one namespace (the widget's cell left out, figures closed)."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    matplotlib.use("Agg")
+    nb = nbformat.read(str(ROOT / "source" / L11 / f"{L11}.ipynb"), as_version=4)
+    namespace = {}
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "interact(" not in cell.source:
+            exec(compile(cell.source.replace("plt.show()", "plt.close('all')"), L11, "exec"), namespace)
+    plt.close("all")
+    namespace["text"] = markdown(L11)
+    return namespace
+
+
+def test_lesson_11_initial_loss_facts(l11):
+    """ln 10 = 2.303; the N(0, 1) last layer starts 1.7 nats above it (near 4.0, logits' std 2.6),
+    Xavier's logits have std 0.57; σ = 0.2 costs 0.018 nats; the network has 3,466 parameters."""
+    text, D = l11["text"], l11["diagnostics"]
+    assert "$\\ln 10 \\approx 2.303$" in text and round(np.log(10), 3) == 2.303
+    losses, stds = {}, {}
+    for name, last in (("xavier", None), ("unit", 1.0)):
+        p = D.mlp_init(l11["SIZES"], np.random.default_rng(1), last_std=last)
+        losses[name] = D.mlp_loss_and_grads(p, l11["X_train"], l11["y_train"])[0]
+        stds[name] = D.mlp_forward(p, l11["X_train"])[0].std()
+    assert float(stated(r"starts about ([\d.]+) nats above", text, "the excess")) == round(losses["unit"] - np.log(10), 1)
+    assert float(stated(r"last layer starts near ([\d.]+)", text, "the start")) == round(losses["unit"], 1)
+    assert float(stated(r"a standard\ndeviation of ([\d.]+), like the second", text, "the std")) == round(stds["unit"], 1)
+    assert float(stated(r"already\nsmall \(about ([\d.]+)\)", text, "Xavier's std")) == round(stds["xavier"], 2)
+    assert float(stated(r"standard deviation 0\.2 cost ([\d.]+) nats", text, "the σ = 0.2 cost")) == \
+        round(0.04 / 2 * 0.9, 3)
+    n_params = sum(W.size + b.size for W, b in l11["params_tiny"])
+    assert stated(r"has ([\d,]+) parameters", text, "the count") == f"{n_params:,}"
+
+
+def test_lesson_11_tiny_batch_facts(l11):
+    """103 and 124 steps to a loss below 0.01; the dead ReLU layer ends at the labels' entropy;
+    η = 0.005 is not done after 500 steps."""
+    text, D = l11["text"], l11["diagnostics"]
+    X, y = l11["X_tiny"], l11["y_tiny"]
+    healthy = D.steps_to_memorise(l11["params_tiny"], X, y, 0.5, 1000, 0.01)
+    shuffled = D.steps_to_memorise(l11["params_tiny"], X, l11["shuffled"], 0.5, 1000, 0.01)
+    assert int(stated(r"below 0\.01\nafter (\d+)\)", text, "healthy steps")) == healthy == 103
+    assert int(stated(r"more slowly \((\d+) steps\)", text, "shuffled steps")) == shuffled
+    curves = l11["tiny_curves"]
+    dead = curves["ReLU layer 1 dead, η = 0.5"]
+    assert dead[0] == pytest.approx(np.log(10)) and abs(dead[-1] - l11["label_entropy"]) < 0.01
+    assert curves["healthy, η = 0.005"][-1] > 0.1 and curves["healthy, η = 0.5"][-1] < 0.01
+
+
+def test_lesson_11_range_test_facts(l11):
+    """Flat below 0.005, the minimum near 10, blow-up right after it."""
+    rates, losses = l11["rates"], l11["losses"]
+    assert np.all(losses[rates <= 0.005] > losses[0] - 0.03)
+    assert 8 < rates[np.argmin(losses)] < 12 and np.argmin(losses) >= len(losses) - 3
+    assert "falls faster and faster up to a rate of\nabout 10" in l11["text"]
+
+
+def test_lesson_11_watching_training_facts(l11):
+    """Saturation after 20 epochs: < 1 % with η = 0.05, 2–7 % with η = 1, most in layer 3; the
+    gradients' widest layer turns round; ReLU with η = 2 has layers 2 and 3 dead by epoch 5 and
+    a constant guess's accuracy, η = 0.05 at most a few percent dead."""
+    D, nn_ = l11["diagnostics"], l11["nn"]
+    text = l11["text"]
+    sat = {lr: [[nn_.saturated_fraction(z, "tanh") for z in run[2][e][0]] for e in (0, 20)]
+           for lr, run in l11["runs"].items()}
+    assert max(sat[0.05][0] + sat[1.0][0] + sat[0.05][1]) < 0.01
+    assert 0.02 <= min(sat[1.0][1]) and max(sat[1.0][1]) < 0.07 and np.argmax(sat[1.0][1]) == 2
+    assert "from under 1 % to between 2 and 7 %, most in the layer nearest the output" in text
+    widths = [[g.std() for g in l11["runs"][1.0][2][e][1]] for e in (0, 20)]
+    assert np.argmax(widths[0]) == 2 and np.argmax(widths[1]) == 0
+    dead = {lr: [[D.layer_fractions(z, "relu")["dead"] for z in run[2][e][0]] for e in (5, 10, 15, 20)]
+            for lr, run in l11["relu_runs"].items()}
+    assert all(d[1] == 1.0 and d[2] == 1.0 for d in dead[2.0])
+    assert max(max(d) for d in dead[0.05]) <= 0.05
+    final = l11["relu_runs"][2.0][0]
+    logits = D.mlp_forward(final, l11["X_val"], "relu")[0]
+    assert np.ptp(logits, axis=0).max() < 1e-9          # the same output for every image
+    assert "by epoch 5 they\nare all dead" in text
+
+
+def test_lesson_11_update_ratios_as_the_model_answer_says(l11):
+    """The ratios scale with η; near 1e-3 at η = 0.01 (the last layer's highest), about 1e-5 at
+    1e-4, a few 1e-2 at η = 1 (first three epochs, the widget's run)."""
+    watch, start = l11["watch"], l11["deep_start"]
+    med = {lr: np.median(watch(start, lr, 3, every=100)[1], axis=0) for lr in (1e-4, 1e-2, 1.0)}
+    assert np.all((5e-4 < med[1e-2]) & (med[1e-2] < 2e-3)) and np.argmax(med[1e-2]) == 3
+    np.testing.assert_allclose(med[1e-4], med[1e-2] / 100, rtol=0.15)
+    assert np.all((1e-2 < med[1.0]) & (med[1.0] < 1e-1))
+
+
+def test_lesson_11_gains_and_framework_defaults():
+    """Gain g: std W = g/sqrt(fan_in); ReLU's √2 restores the halved second moment; PyTorch's
+    kaiming_uniform_(a=√5) bound is 1/sqrt(fan_in) (variance 1/(3 fan_in)); Keras' glorot_uniform
+    is LeCun's variance for equal widths; tanh stacks: gain 1 decays, 5/3 and 2 settle."""
+    n, a = sp.symbols("n a", positive=True)
+    gain = sp.sqrt(2 / (1 + a ** 2))
+    bound = gain * sp.sqrt(3 / n)
+    assert sp.simplify(bound.subs(a, sp.sqrt(5)) - 1 / sp.sqrt(n)) == 0
+    assert sp.simplify((bound.subs(a, sp.sqrt(5)) ** 2 / 3) - 1 / (3 * n)) == 0
+    assert sp.simplify(gain.subs(a, 0) - sp.sqrt(2)) == 0
+    assert sp.simplify(2 / (n + n) - 1 / n) == 0
+    z = sp.Symbol("z", real=True)
+    half_moment = sp.integrate(z ** 2 * sp.exp(-z ** 2 / 2) / sp.sqrt(2 * sp.pi), (z, 0, sp.oo))
+    assert half_moment == sp.Rational(1, 2)          # E[relu(z)²] = Var z / 2
+    stds = {}
+    for g in (1.0, 5 / 3, 2.0):
+        prop = nn.propagate(30, 300, "tanh", g / np.sqrt(300), rng=np.random.default_rng(5), n=200)
+        stds[g] = (np.array([x.std() for x in prop.acts]), prop.saturated)
+    assert np.all(np.diff(stds[1.0][0]) < 0) and stds[1.0][0][-1] < 0.2
+    for g in (5 / 3, 2.0):
+        assert np.ptp(stds[g][0][9:]) < 0.02
+    assert stds[5 / 3][1][-1] < 0.05 < stds[2.0][1][-1] and stds[2.0][0][-1] > stds[5 / 3][0][-1]
+    rule = lambda shape, rng=None: np.random.default_rng(9).uniform(-1, 1, shape) / np.sqrt(shape[0])
+    prop = nn.propagate(10, 300, "tanh", rule, rng=np.random.default_rng(6), n=200)
+    s = np.array([x.std() for x in prop.acts])
+    assert abs(np.exp(np.mean(np.log(s[3:-1] / s[4:]))) - np.sqrt(3)) < 0.1
+    text = markdown(L11)
+    assert "by a factor of about $\\sqrt3$ per layer" in text and "`kaiming_uniform_(weight, a=√5)`" in text
+    second = mpmath.quad(lambda t: mpmath.tanh(t) ** 2 * mpmath.npdf(t), [-mpmath.inf, 0, mpmath.inf])
+    assert stated(r"\\mathbb E\[\\tanh\(z\)\^2\] \\approx ([\d.]+)\$", text, "E tanh²") == mpmath.nstr(second, 3)
+    assert stated(r"1/\\sqrt\{0\.394\} \\approx ([\d.]+)\$", text, "its root") == mpmath.nstr(1 / mpmath.sqrt(0.394), 3)
+
+
+def test_lesson_11_overfitting_facts(l11):
+    """46 of the 150 labels were drawn at random; Adam's validation loss is lowest within the first
+    dozen epochs and then climbs while its training loss goes to about 0; AdamW (λ = 3) keeps a
+    training loss well above 0 and ends far below Adam's validation loss; both remedies beat the
+    full Adam run on validation accuracy; layer norm's output ignores the batch, batch norm's not."""
+    D = l11["diagnostics"]
+    assert int(stated(r"by a random digit \((\d+)\nof the 150 were drawn\)", l11["text"], "the flips")) == l11["flip"].sum()
+    adam_val, adam_train = l11["adam_val"], l11["adam_train"]
+    assert np.argmin(adam_val) <= 12 and adam_val[-1] > 1.5 * adam_val.min() and adam_train[-1] < 0.01
+    assert l11["adamw_train"][-1] > 0.05 and l11["adamw_val"][-1] < 0.7 * adam_val[-1]
+    best, stop = D.early_stopping(adam_val, 20)
+    full = l11["accuracy"](l11["adam_history"][-1])
+    assert l11["accuracy"](l11["adam_history"][best]) > full and l11["accuracy"](l11["adamw_history"][-1]) > full
+    text = l11["text"]
+    assert "reaches its lowest value within the first dozen epochs" in text

@@ -87,6 +87,15 @@ COVERAGE = [
 ]
 
 
+# Lessons that go beyond the syllabus's bullets, with the words each must contain: lesson 11
+# (course issue 20) teaches the checks made before and during training.
+BEYOND_SYLLABUS = [
+    ("11-making-it-train", ["ln K", "initialisation", "tiny batch", "range test",
+                            "saturated", "dead", "update-to-data", "5/3", "kaiming_uniform_",
+                            "glorot_uniform", "layer normalisation", "running statistics",
+                            "early stopping", "AdamW", "validation"]),
+]
+
 def lesson_text(assignment):
     parts = []
     for name in notebook_names(assignment):
@@ -120,3 +129,10 @@ def test_map_has_one_row_per_syllabus_bullet():
     for section, _, _ in COVERAGE:
         mapped[section] = mapped.get(section, 0) + 1
     assert mapped == syllabus_bullets(), "the coverage map and the syllabus disagree"
+
+
+@pytest.mark.parametrize("lesson,words", BEYOND_SYLLABUS, ids=[lesson for lesson, _ in BEYOND_SYLLABUS])
+def test_lesson_beyond_the_syllabus_teaches_its_topics(lesson, words):
+    text = lesson_text(lesson)
+    missing = [w for w in words if w.lower() not in text]
+    assert not missing, f"{lesson} does not mention {missing}"

@@ -189,6 +189,17 @@ BANS = {
             libraries=NETWORKS),
         "clip_by_global_norm": _ban("10.7", "clipping by the global norm", "optim.clip_grad_norm"),
     },
+    # lesson 11, making a network train
+    "11-making-it-train": {
+        "predicted_initial_loss": _ban("11.1", "the predicted initial loss",
+                                       "diagnostics.predicted_initial_loss"),
+        "steps_to_memorise": _ban("11.3", "the tiny-batch test", "diagnostics.steps_to_memorise"),
+        "lr_range_test": _ban("11.4", "the learning-rate range test", "diagnostics.lr_range_test"),
+        "update_to_data": _ban("11.5", "the update-to-data ratios", "diagnostics.update_to_data"),
+        "layer_norm_backward": _ban("11.6", "layer normalisation's backward pass", "nn.LayerNorm",
+                                    "nn.BatchNorm"),
+        "early_stopping": _ban("11.7", "early stopping", "diagnostics.early_stopping"),
+    },
     "11-capstone": {
         "init_params": _ban("11.1", "He initialisation", "init.he_normal"),
         "cross_entropy": _ban("11.2", "softmax cross-entropy and its gradient",
@@ -245,7 +256,7 @@ MODULES = {"A": "actlib.activations", "activations": "actlib.activations",
            "sym": "actlib.symbolic", "symbolic": "actlib.symbolic",
            "init": "actlib.init", "nn": "actlib.nn", "data": "actlib.data",
            "optim": "actlib.optim", "schedules": "actlib.schedules", "surfaces": "actlib.surfaces",
-           "sp": "sympy"}
+           "sp": "sympy", "diagnostics": "actlib.diagnostics"}
 
 # Helpers every activation goes through: never banned (they compute nothing of their own).
 _SHARED = {"_two_prod", "_two_sum", "_split", "_as_input", "_finish", "_elementwise", "_check_param", "_native32", "_whole",
