@@ -43,7 +43,6 @@ SHORTCUTS = {
         "sigmoid_naive": "return activations.sigmoid(z)",
         "sigmoid_grad": "return activations.tanh.grad(np.asarray(z) / 2) / 4",
         "sigmoid_stable": "return activations.softplus.grad(z)",
-        "tanh_from_sigmoid": "return activations.tanh(z)",
     },
     "04-relu-family": {
         "relu": "return activations.leaky_relu(z, alpha=0.0)",
@@ -57,7 +56,7 @@ SHORTCUTS = {
         "elu": "return activations.elu(z, alpha=alpha)",
     },
     "05-smooth-activations": {
-        "softplus_stable": "return A.softplus(x)",
+        "softplus_stable": "return A.softplus(-np.abs(x))",
         "softplus_grad_from_output": "return A.sigmoid(s + np.log(-np.expm1(-s)))",
         "gelu_exact": "return A.gelu(x)",
     },
@@ -245,6 +244,27 @@ NO_SHORTCUT = {
                                           "zero on the saturated inputs the checks try"),
     ("02-training", "numeric_grad_W"): ("nn.Dense's exact gradient is rejected by the "
                                              "hidden test at h = 1e-3"),
+    ("03-sigmoid-tanh", "tanh_from_sigmoid"): ("activations.tanh ignores the sigmoid it is given: "
+                                               "handed the unit step, the checks want the bipolar step"),
+}
+
+
+# Library shortcuts (lessons 3, 5, 6 and 7; issues 19 and 20): an answer body that lets a
+# library the exercise's text allows (NumPy, SymPy), or a published constant, compute what the
+# exercise asks, skipping its derivation. No ban can refuse NumPy or SymPy, so each of these
+# exercises is built so that the shortcut gives wrong results: ``tests/test_grading.py`` submits
+# each as ``library_<notebook>_<answer>``, in place of the solution's answer, and checks that it
+# loses exactly that exercise's points — its visible test included, so that a student sees it fail.
+LIBRARY_SHORTCUTS = {
+    "03-sigmoid-tanh": {
+        "tanh_from_sigmoid": "return np.tanh(z)",
+    },
+    "05-smooth-activations": {
+        "softplus_stable": "return np.logaddexp(0, x) - np.maximum(x, 0)",
+    },
+    "06-softmax": {
+        "log_softmax": "x = np.asarray(x)\nreturn x - np.logaddexp.reduce(x, axis=axis, keepdims=True)",
+    },
 }
 
 

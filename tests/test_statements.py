@@ -765,6 +765,53 @@ def test_sigmoid_derivative_tail_claims_of_exercise_2_2():
 
 
 # ---------------------------------------------------------------------------------------
+# issues 19 and 20: the reworked exercises 3.6, 5.1, 6.2 (and lesson 7's, below)
+# ---------------------------------------------------------------------------------------
+def test_exercise_3_6_the_step_rescaled_is_the_bipolar_step():
+    z = np.array([-1000.0, -3.0, -1e-3, 1e-3, 0.5, 3.0, 1000.0])
+    assert np.array_equal(2 * A.heaviside(2 * z) - 1, A.bipolar_step(z))
+    assert np.array_equal(1 - 2 * A.heaviside(-2 * z), A.bipolar_step(z))      # away from 0
+    for k in (1e2, 1e4):                          # sigma(k z) tends to the step as k grows
+        assert np.max(np.abs(A.sigmoid(k * z) - A.heaviside(z))) < np.exp(-1e-3 * k) + 1e-300
+    # the identity with the true sigmoid, and np.tanh ignores the function it is given
+    assert np.allclose(2 * A.sigmoid(2 * z) - 1, np.tanh(z), rtol=1e-15, atol=1e-15)
+    assert not np.allclose(np.tanh(z[1:-1]), A.bipolar_step(z[1:-1]))
+    text = markdown("03-sigmoid-tanh")
+    assert "$2H(2z) - 1 = \\pm1$, the bipolar step" in text
+
+
+def test_exercise_5_1_the_gap_between_softplus_and_relu():
+    gap = lambda v: mpmath.log(1 + mpmath.exp(v)) - max(v, 0)
+    assert float(gap(mpmath.mpf(-40))) == 4.248354255291589e-18 == float(gap(mpmath.mpf(40)))
+    assert float(gap(mpmath.mpf(2))) == pytest.approx(0.12692801, rel=1e-7)   # the example
+    assert float(gap(mpmath.mpf(-1))) == pytest.approx(0.31326169, rel=1e-7)
+    # "from about x = 34 on, the exact softplus(x) rounds to x": the correctly rounded softplus
+    # is x for every double from 34 on (not yet at 33), so softplus - x is 0 there
+    for x0 in np.arange(34.0, 80.0, 0.37):
+        assert float(mpmath.log(1 + mpmath.exp(mpmath.mpf(x0)))) == x0
+        assert np.logaddexp(0, x0) - max(x0, 0.0) == 0.0
+    assert float(mpmath.log(1 + mpmath.exp(mpmath.mpf(33)))) != 33.0
+    assert float(mpmath.exp(-1000)) == 0.0                 # g(±1000) = e^-1000 rounds to 0.0
+    text = markdown("05-smooth-activations")
+    assert "from about $x = 34$ on" in text and "`softplus_gap(-40.0)` is `4.248354255291589e-18`" in text
+    assert "$g(2) = \\ln(1 + e^{-2}) \\approx 0.1269$" in text
+
+
+def test_exercise_6_2_the_winners_log_probability():
+    p_wrong = mpmath.exp(-50) / (1 + mpmath.exp(-50))
+    log_p = -mpmath.log1p(mpmath.exp(-50))
+    assert float(log_p) == -1.9287498479639178e-22
+    assert float(p_wrong) == pytest.approx(1.93e-22, rel=1e-3)
+    x = np.array([50.0, 0.0])
+    m = x.max()
+    assert (x - m - np.log(np.sum(np.exp(x - m))))[0] == 0.0                  # the typed formula
+    assert (x - np.logaddexp.reduce(x))[0] == 0.0                            # logaddexp.reduce too
+    assert -np.expm1(0.0) == 0.0 and -np.expm1(float(log_p)) == pytest.approx(float(p_wrong), rel=1e-12)
+    assert A.log_softmax(x)[0] == float(log_p) and A.log_softmax(x)[1] == -50.0
+    text = markdown("06-softmax")
+    assert "`[-1.9287498479639178e-22, -50.0]`" in text and "$1 - 1.93\\times10^{-22}$" in text
+
+# ---------------------------------------------------------------------------------------
 # issue 10 part 2: facts stated by the reworked exercises of lessons 8 and 9
 # ---------------------------------------------------------------------------------------
 def test_leaky_relu_second_moment_is_one_plus_alpha_squared_over_two():
