@@ -265,6 +265,14 @@ LIBRARY_SHORTCUTS = {
     "06-softmax": {
         "log_softmax": "x = np.asarray(x)\nreturn x - np.logaddexp.reduce(x, axis=axis, keepdims=True)",
     },
+    "07-symbolic": {
+        # differentiate the f it recognises twice and rewrite in u: no f is given for other P
+        "derivative_polys": ("for f, inverse in ((sym.sigmoid_expr(), sp.log(u / (1 - u))), (sp.tanh(x), sp.atanh(u))):\n"
+                             "    if sp.cancel(sp.expand((sp.diff(f, x) - P.subs(u, f)).rewrite(sp.exp))) == 0:\n"
+                             "        return sp.factor(sp.simplify(sp.diff(f, x, 2).subs(x, inverse)))\n"
+                             "raise ValueError('no f with this P')"),
+        "selu_parameters": "return activations.SELU_ALPHA, activations.SELU_LAMBDA",
+    },
 }
 
 

@@ -811,6 +811,28 @@ def test_exercise_6_2_the_winners_log_probability():
     text = markdown("06-softmax")
     assert "`[-1.9287498479639178e-22, -50.0]`" in text and "$1 - 1.93\\times10^{-22}$" in text
 
+
+def test_exercise_7_2_second_derivative_is_p_prime_times_p():
+    x, u = sp.symbols("x u", real=True)
+    sigma = 1 / (1 + sp.exp(-x))
+    for f, P in [(sigma, u * (1 - u)), (sp.tanh(x), 1 - u**2), (sp.tan(x), 1 + u**2),
+                 (sp.exp(x), u), (1 / x, -u**2)]:
+        assert sp.simplify(sp.diff(f, x) - P.subs(u, f)) == 0                 # f' = P(f)
+        assert sp.simplify(sp.diff(f, x, 2) - (sp.diff(P, u) * P).subs(u, f)) == 0   # f'' = P'(f) P(f)
+    text = markdown("07-symbolic")
+    assert "($f'' = P'(f)\\,P(f)$)" in text and "$P(u) = 1 + u^3$" in text
+
+
+def test_exercise_7_8_published_constants_fit_only_the_default_targets():
+    from scipy import special
+    p1, p2 = 1 / np.sqrt(2 * np.pi), 0.5
+    n1 = np.exp(0.5) * special.ndtr(-1.0) - 0.5
+    n2 = np.exp(2.0) * special.ndtr(-2.0) - 2 * np.exp(0.5) * special.ndtr(-1.0) + 0.5
+    a, lam = A.SELU_ALPHA, A.SELU_LAMBDA
+    mean = lam * (p1 + a * n1)
+    assert abs(mean) < 1e-12 and abs(lam**2 * (p2 + a**2 * n2) - mean**2 - 1) < 1e-12
+    assert abs(mean - 0.1) > 0.09                                   # the visible test's (0.1, 1.5)
+
 # ---------------------------------------------------------------------------------------
 # issue 10 part 2: facts stated by the reworked exercises of lessons 8 and 9
 # ---------------------------------------------------------------------------------------
