@@ -897,9 +897,8 @@ def test_lesson_6_reworked_exercise_examples():
     p2 = s * (1 - s) * (1 - 2 * s)
     assert sp.simplify(p2.subs(s, sigma) - sp.diff(sigma, x, 2)) == 0
     text = markdown("07-symbolic")
-    decoy = stated(r"`sigma_second_poly = ([^`]+)` would be written", text, "the 6.2 decoy")
-    assert "(it is not the answer)" in text
-    assert sp.expand(sp.sympify(decoy, locals={"s": s}) - p2) != 0, "the 6.2 decoy is the answer"
+    assert "`sp.cancel(P2.subs(s, sigma) - sp.diff(sigma, x, 2))` should print 0" in text
+    assert sp.cancel(sp.expand(p2.subs(s, sigma) - sp.diff(sigma, x, 2))) == 0
     assert "`(0, -exp(-x), exp(-x), exp(-x)/(1 + exp(-x))**2)`" in text
     # 6.8: the defaults give SELU's constants; a variance target alone keeps alpha
     from scipy import optimize, special
