@@ -823,6 +823,19 @@ def test_exercise_7_2_second_derivative_is_p_prime_times_p():
     assert "($f'' = P'(f)\\,P(f)$)" in text and "$P(u) = 1 + u^3$" in text
 
 
+def test_exercise_7_4_log_softmax_jacobian_in_the_outputs():
+    xs = sp.symbols("x1:4", real=True)
+    total = sum(sp.exp(v) for v in xs)
+    s = [sp.exp(v) / total for v in xs]
+    for i in range(3):
+        for j in range(3):
+            d_log = sp.diff(sp.log(s[i]), xs[j])
+            assert sp.simplify(d_log - (int(i == j) - s[j])) == 0              # delta_ij - s_j
+            assert sp.simplify(d_log - sp.diff(s[i], xs[j]) / s[i]) == 0        # chain rule
+            assert sp.simplify(sp.diff(s[i], xs[j]) - s[i] * (int(i == j) - s[j])) == 0
+    text = markdown("07-symbolic")
+    assert "log-softmax's\n  is $\\delta_{ij} - s_j$" in text
+
 def test_exercise_7_8_published_constants_fit_only_the_default_targets():
     from scipy import special
     p1, p2 = 1 / np.sqrt(2 * np.pi), 0.5

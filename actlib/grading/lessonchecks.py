@@ -15,7 +15,7 @@ from actlib.grading import checks
 __all__ = ["gd_growth", "check_limits", "check_numeric_grad", "check_backward", "run_two_layer",
            "check_first_update", "check_learns",
            "check_epoch", "check_cost", "check_epochs",
-           "check_quotient", "check_second_poly", "check_selu"]
+           "check_quotient", "check_second_poly", "check_in_outputs", "check_selu"]
 
 
 # --- lesson 2 -------------------------------------------------------------------------------
@@ -200,6 +200,25 @@ def check_second_poly(fn, P, u, label, *, reference, f=None, f2=None, domain=(-3
         checks.check_expression(at_f, f2, name=f"{label} at {u} = {f}", rng_seed=rng_seed + 1)
     return got
 
+
+def check_in_outputs(fn, s, outputs, label, *, reference, rng_seed=0):
+    """Exercise 7.4: ``fn(s)`` (``s`` a list of symbols standing for the outputs) is a square
+    ``sp.Matrix`` in those symbols alone; with ``s`` replaced by ``outputs`` (expressions in
+    the logits) it equals ``reference``."""
+    import sympy as sp
+
+    got = checks.call_checked(fn, (list(s),), name=label)
+    n = len(s)
+    assert isinstance(got, sp.MatrixBase) and got.shape == (n, n), (
+        f"{label} should return a {n} x {n} sp.Matrix, got {got!r:.200}")
+    names = {v.name for v in s}
+    extra = sorted({str(v) for v in got.free_symbols if v.name not in names})
+    assert not extra, (f"{label} should be written in the outputs {', '.join(sorted(names))} alone "
+                       f"(your function gets no logits), but it contains {', '.join(extra)}")
+    by_name = {v.name: o for v, o in zip(s, outputs)}
+    filled = got.subs({v: by_name[v.name] for v in got.free_symbols}, simultaneous=True)
+    checks.check_expression(filled, reference, name=f"{label} with s = softmax(logits)",
+                            rng_seed=rng_seed)
 
 def check_selu(fn, mean, variance, *, reference):
     """Exercise 7.8: ``fn(mean=..., variance=...)`` returns a pair (alpha, lam) of positive
