@@ -43,7 +43,6 @@ SHORTCUTS = {
         "sigmoid_naive": "return activations.sigmoid(z)",
         "sigmoid_grad": "return activations.tanh.grad(np.asarray(z) / 2) / 4",
         "sigmoid_stable": "return activations.softplus.grad(z)",
-        "tanh_from_sigmoid": "return activations.tanh(z)",
     },
     "04-relu-family": {
         "relu": "return activations.leaky_relu(z, alpha=0.0)",
@@ -57,7 +56,7 @@ SHORTCUTS = {
         "elu": "return activations.elu(z, alpha=alpha)",
     },
     "05-smooth-activations": {
-        "softplus_stable": "return A.softplus(x)",
+        "softplus_stable": "return A.softplus(-np.abs(x))",
         "softplus_grad_from_output": "return A.sigmoid(s + np.log(-np.expm1(-s)))",
         "gelu_exact": "return A.gelu(x)",
     },
@@ -72,7 +71,6 @@ SHORTCUTS = {
         "quotient_rule": ("(_, _), (_, _), (_, du), (_, dv), _ = sym.quotient_rule_steps(u, v, x)\n"
                           "return du, dv, v * du - u * dv, (v * du - u * dv) / v**2"),
         "elu_prime": "elu_prime = sp.diff(sym.elu_expr(x, alpha), x)",
-        "softmax_jacobian_formula": "return sym.softmax_jacobian(logits)",
         "logistic_quarter": ("y_quarter = sym.logistic_ode_solution(sp.Rational(1, 4), x).rhs\n"
                              "shift_c = sp.log(3)"),
     },
@@ -258,7 +256,48 @@ NO_SHORTCUT = {
     ("02-training", "neuron_grad"): ("nn.Dense with nn.binary_cross_entropy divides by "
                                           "zero on the saturated inputs the checks try"),
     ("02-training", "numeric_grad_W"): ("nn.Dense's exact gradient is rejected by the "
-                                             "hidden test at h = 1e-3"),
+                                             "visible and hidden tests at h = 1e-3"),
+    ("07-symbolic", "softmax_jacobian_formula"): ("sym.softmax_jacobian works in the logits; the "
+                                                  "exercise gives only the outputs' symbols"),
+    ("03-sigmoid-tanh", "tanh_from_sigmoid"): ("activations.tanh ignores the sigmoid it is given: "
+                                               "handed the unit step, the checks want the bipolar step"),
+}
+
+
+# Library shortcuts (lessons 3, 5, 6 and 7; issues 19 and 20): an answer body that lets a
+# library the exercise's text allows (NumPy, SymPy), or a published constant, compute what the
+# exercise asks, skipping its derivation. No ban can refuse NumPy or SymPy, so each of these
+# exercises is built so that the shortcut gives wrong results: ``tests/test_grading.py`` submits
+# each as ``library_<notebook>_<answer>``, in place of the solution's answer, and checks that it
+# loses exactly that exercise's points — its visible test included, so that a student sees it fail.
+LIBRARY_SHORTCUTS = {
+    "02-training": {        # the exact gradient, by the registry's derivative: not a finite difference
+        "numeric_grad_W": ("g = activations.get(activation)\n"
+                           "return np.asarray(x).T @ (np.asarray(grad_out) * g.grad(np.asarray(x) @ np.asarray(W) + b))"),
+    },
+    "03-sigmoid-tanh": {
+        "tanh_from_sigmoid": "return np.tanh(z)",
+    },
+    "05-smooth-activations": {
+        "softplus_stable": "return np.logaddexp(0, x) - np.maximum(x, 0)",
+    },
+    "06-softmax": {
+        "log_softmax": "x = np.asarray(x)\nreturn x - np.logaddexp.reduce(x, axis=axis, keepdims=True)",
+    },
+    "07-symbolic": {
+        # differentiate the f it recognises twice and rewrite in u: no f is given for other P
+        "derivative_polys": ("for f, inverse in ((sym.sigmoid_expr(), sp.log(u / (1 - u))), (sp.tanh(x), sp.atanh(u))):\n"
+                             "    if sp.cancel(sp.expand((sp.diff(f, x) - P.subs(u, f)).rewrite(sp.exp))) == 0:\n"
+                             "        return sp.factor(sp.simplify(sp.diff(f, x, 2).subs(x, inverse)))\n"
+                             "raise ValueError('no f with this P')"),
+        # differentiate log-softmax over logits of its own, then try to put the outputs back
+        "softmax_jacobian_formula": ("n = len(s)\n"
+                                     "xs = sp.symbols(f'z0:{n}', real=True)\n"
+                                     "sm = sym.softmax_expr(list(xs))\n"
+                                     "J = sp.Matrix(n, n, lambda i, j: sp.diff(sp.log(sm[i]), xs[j]))\n"
+                                     "return J.subs({sm[i]: s[i] for i in range(n)})"),
+        "selu_parameters": "return activations.SELU_ALPHA, activations.SELU_LAMBDA",
+    },
 }
 
 

@@ -13,6 +13,9 @@ builds a class of submissions and grades it with the instructor's command
   refused call (`actlib.grading.grader.bans`);
 * ``stub_<id>``: for an exercise without such a shortcut, the solution with that answer
   replaced by the release stub — loses exactly the points of that exercise's test cells;
+* ``library_<id>``: the solution with one answer replaced by a call into a library the
+  exercise allows (NumPy, SymPy) that computes what it asks without its derivation
+  (``tests/shortcuts.py``, ``LIBRARY_SHORTCUTS``) — loses exactly that exercise's points;
 * ``alternatives``: the solution with every exercise answered another correct way
   (``tests/alternatives.json``: loops for vectorised code, other identities, other
   NumPy/SciPy/SymPy routes) — full marks: the checks judge results, not the way they are
@@ -41,7 +44,7 @@ from coursetools import (ROOT, assignments, auto_totals, cell_scores, copy_cours
                          regenerate)
 from figure_audit import with_audit
 from attacks import ATTACKS, build as build_attack
-from shortcuts import SHORTCUTS, replace_answer
+from shortcuts import LIBRARY_SHORTCUTS, SHORTCUTS, replace_answer
 
 ALTERNATIVES = json.loads((Path(__file__).parent / "alternatives.json").read_text(encoding="utf-8"))
 
@@ -167,6 +170,7 @@ class Graded:
                 submit(self.root, self.assignment, student, {**self.solution, name: wrong})
                 self.stubbed[student] = (name, answer)
                 self.expected_fail[student] = set(tests)
+        self._build_library_shortcuts()
         self._build_alternatives()
         if self.assignment == FIRST:
             self._build_broken_submissions()
@@ -223,6 +227,26 @@ class Graded:
         submit(self.root, CAPSTONE, "broken_backward", {name: broken})
         self.expected_fail["broken_backward"] = {"test_backward_visible", "test_backward_hidden",
                                                  "test_train_visible", "test_train_hidden"}
+
+    def _build_library_shortcuts(self):
+        """The solution with one answer replaced by its library shortcut
+        (``tests/shortcuts.py``, ``LIBRARY_SHORTCUTS``): it loses exactly that exercise's points,
+        the visible test's included."""
+        table = LIBRARY_SHORTCUTS.get(self.assignment, {})
+        found = set()
+        for name, nb in self.solution.items():
+            for answer, tests in exercise_cells(nb).items():
+                if answer not in table:
+                    continue
+                found.add(answer)
+                taken = copy.deepcopy(nb)
+                for cell in taken.cells:
+                    if nbgrader_meta(cell).get("grade_id") == answer:
+                        cell.source = replace_answer(cell.source, table[answer])
+                student = f"library_{name}_{answer}"
+                submit(self.root, self.assignment, student, {**self.solution, name: taken})
+                self.expected_fail[student] = set(tests)
+        assert found == set(table), f"library shortcuts without an answer cell: {set(table) - found}"
 
     def _build_alternatives(self):
         """Correct answers written differently: every exercise's first alternative, appended

@@ -219,3 +219,31 @@ def test_glued_schedule_requirements():
         b + (lo - b) * (s - w) / (T - w)
     with pytest.raises(AssertionError, match="flat at both ends"):
         lessonchecks.check_glued_schedule(linear, 100, 10, 0.1, 0.001)
+
+
+# --- lesson 7 -------------------------------------------------------------------------------
+
+def test_second_poly_right_passes_and_wrong_or_in_x_fails():
+    import sympy as sp
+
+    x, u = sp.symbols("x u", real=True)
+    right = lambda P, v: sp.diff(P, v) * P
+    got = lessonchecks.check_second_poly(right, u * (1 - u), u, "P2", reference=u * (1 - u) * (1 - 2 * u),
+                                         f=1 / (1 + sp.exp(-x)), f2=sp.diff(1 / (1 + sp.exp(-x)), x, 2))
+    assert sp.expand(got - u * (1 - u) * (1 - 2 * u)) == 0
+    with pytest.raises(AssertionError, match="differs"):
+        lessonchecks.check_second_poly(lambda P, v: sp.diff(P, v, 2), u * (1 - u), u, "P2",
+                                       reference=u * (1 - u) * (1 - 2 * u))
+    with pytest.raises(AssertionError, match="alone"):
+        lessonchecks.check_second_poly(lambda P, v: sp.diff(1 / (1 + sp.exp(-x)), x, 2), u * (1 - u), u,
+                                       "P2", reference=u * (1 - u) * (1 - 2 * u))
+
+
+def test_selu_check_uses_the_moments_it_is_given():
+    moments = lambda a, lam: (lam * (a - 1.0), lam**2)     # a toy closed form: a = 1 + m/lam, lam = sqrt(v)
+    fn = lambda mean=0.0, variance=1.0: (1 + mean / np.sqrt(variance), np.sqrt(variance))
+    assert lessonchecks.check_selu(fn, 0.1, 1.5, reference=moments) == pytest.approx(fn(0.1, 1.5))
+    with pytest.raises(AssertionError, match="output mean"):
+        lessonchecks.check_selu(lambda mean=0.0, variance=1.0: (1.0, 1.0), 0.1, 1.0, reference=moments)
+    with pytest.raises(AssertionError, match="pair"):
+        lessonchecks.check_selu(lambda mean=0.0, variance=1.0: 1.0, 0.0, 1.0, reference=moments)

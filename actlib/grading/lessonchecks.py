@@ -18,7 +18,8 @@ __all__ = ["gd_growth", "check_limits", "check_numeric_grad", "check_backward", 
            "check_distinct", "check_init", "central_differences", "check_bn_backward", "check_bn_layer",
            "check_layers", "check_relu_stack", "check_loss_grad", "check_forward",
            "check_network_backward", "check_batches", "check_steps", "held_out_accuracy", "check_moves", "check_lookahead",
-           "check_flip_decay", "check_clip", "check_accumulated_moves", "check_glued_schedule"]
+           "check_flip_decay", "check_clip", "check_accumulated_moves", "check_glued_schedule",
+           "check_quotient", "check_second_poly", "check_in_outputs", "check_selu"]
 
 
 # --- lesson 2 -------------------------------------------------------------------------------
@@ -160,6 +161,83 @@ def check_learns(fn, X, y, seed, label, hidden=8, epochs=500, lr=1.0, *, init, c
                        name=f"the predictions of the network trained by {label}",
                        rtol=0, atol=0, convention="label 1 exactly where the output exceeds 0.5")
 
+
+# --- lesson 7 -------------------------------------------------------------------------------
+
+def check_quotient(steps, u, v, label, *, reference):
+    """Exercise 7.1: ``steps`` (the answer for ``u``, ``v``) is the tuple (du, dv, numerator,
+    result); each entry equals its counterpart in ``reference`` (the test cell's), and
+    ``result`` is the answer's own numerator divided by ``v**2``, as written."""
+    import sympy as sp
+
+    du, dv, numerator, result = reference
+    assert isinstance(steps, (tuple, list)) and len(steps) == 4, (
+        f"{label} should return the tuple (du, dv, numerator, result), got {steps!r:.200}")
+    got_du, got_dv, got_num, got_res = (sp.sympify(e) for e in steps)
+    checks.check_expression(got_du, du, name=f"du of {label}")
+    checks.check_expression(got_dv, dv, name=f"dv of {label}")
+    checks.check_expression(got_num, numerator, name=f"numerator of {label}", domain=(-5, 5))
+    checks.check_expression(got_res, result, name=f"result of {label}", domain=(-5, 5))
+    expected_form = got_num / v**2
+    assert sp.srepr(got_res) == sp.srepr(expected_form), (
+        f"result of {label} should be your numerator divided by v**2, i.e. `numerator / v**2` "
+        f"= {expected_form}, got {got_res}")
+
+
+def check_second_poly(fn, P, u, label, *, reference, f=None, f2=None, domain=(-3, 3), rng_seed=0):
+    """Exercise 7.2: ``fn(P, u)`` is a SymPy expression in ``u`` alone, equal to ``reference``
+    for ``u`` in ``domain``; given ``f`` (an expression in x with f' = P(f)) and ``f2`` (its
+    second derivative), the answer at u = f must equal f2."""
+    import sympy as sp
+
+    got = checks.call_checked(fn, (P, u), name=label)
+    if isinstance(got, int) and not isinstance(got, bool):
+        got = sp.Integer(got)
+    assert isinstance(got, sp.Expr), (
+        f"{label} should return a SymPy expression in {u}, got {type(got).__name__}: {got!r:.200}")
+    extra = sorted(str(s) for s in got.free_symbols if s.name != u.name)
+    assert not extra, (f"{label} should be an expression in {u} alone (you get only P, not f), "
+                       f"but it contains {', '.join(extra)}: {got}")
+    checks.check_expression(got, reference, name=label, symbols={u.name: domain}, rng_seed=rng_seed)
+    if f is not None:
+        at_f = got.subs({s: f for s in got.free_symbols})
+        checks.check_expression(at_f, f2, name=f"{label} at {u} = {f}", rng_seed=rng_seed + 1)
+    return got
+
+
+def check_in_outputs(fn, s, outputs, label, *, reference, rng_seed=0):
+    """Exercise 7.4: ``fn(s)`` (``s`` a list of symbols standing for the outputs) is a square
+    ``sp.Matrix`` in those symbols alone; with ``s`` replaced by ``outputs`` (expressions in
+    the logits) it equals ``reference``."""
+    import sympy as sp
+
+    got = checks.call_checked(fn, (list(s),), name=label)
+    n = len(s)
+    assert isinstance(got, sp.MatrixBase) and got.shape == (n, n), (
+        f"{label} should return a {n} x {n} sp.Matrix, got {got!r:.200}")
+    names = {v.name for v in s}
+    extra = sorted({str(v) for v in got.free_symbols if v.name not in names})
+    assert not extra, (f"{label} should be written in the outputs {', '.join(sorted(names))} alone "
+                       f"(your function gets no logits), but it contains {', '.join(extra)}")
+    by_name = {v.name: o for v, o in zip(s, outputs)}
+    filled = got.subs({v: by_name[v.name] for v in got.free_symbols}, simultaneous=True)
+    checks.check_expression(filled, reference, name=f"{label} with s = softmax(logits)",
+                            rng_seed=rng_seed)
+
+def check_selu(fn, mean, variance, *, reference):
+    """Exercise 7.8: ``fn(mean=..., variance=...)`` returns a pair (alpha, lam) of positive
+    numbers whose output mean and variance, by ``reference(alpha, lam)`` (the test cell's
+    closed forms of the moments), match the targets within 1e-8; returns the pair."""
+    label = f"selu_parameters(mean={mean}, variance={variance})"
+    got = checks.call_checked(fn, (), {"mean": mean, "variance": variance}, name=label)
+    assert isinstance(got, (tuple, list)) and len(got) == 2, (
+        f"{label} should return the pair (alpha, lam), got {got!r:.200}")
+    a, lam = (float(checks.as_array(v, label)) for v in got)
+    assert a > 0 and lam > 0, f"{label} returned alpha = {a}, lam = {lam}; both must be positive"
+    m, v = reference(a, lam)
+    checks.check_value(m, mean, name=f"the output mean for your {label}", rtol=0, atol=1e-8)
+    checks.check_value(v, variance, name=f"the output variance for your {label}", rtol=0, atol=1e-8)
+    return a, lam
 
 # --- lesson 9 -------------------------------------------------------------------------------
 
