@@ -111,7 +111,7 @@ ATTACKS = {
             "sigmoid_grad": "import sympy\nreturn sympy.Pow(3, 3 * 10**7, evaluate=False)",
             "tanh_from_sigmoid": "_flood_agent()\nreturn z"}},
     },
-    "11-capstone": {
+    "12-capstone": {
         "disabled_ban": {"before": _DISABLE, "answers": {
             "cross_entropy": ("from actlib import nn as _nn\n"
                               "return _nn.softmax_cross_entropy(logits, labels)")}},

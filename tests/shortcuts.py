@@ -184,7 +184,7 @@ SHORTCUTS = {
                                 "return grad_x, layer.grads['gamma'], layer.grads['beta']"),
         "early_stopping": "return diagnostics.early_stopping(val_losses, patience)",
     },
-    "11-capstone": {
+    "12-capstone": {
         "init_params": ("return [(init.he_normal((m, k), rng=rng), np.zeros(k))\n"
                         "        for m, k in zip(sizes[:-1], sizes[1:])]"),
         "cross_entropy": "return nn.softmax_cross_entropy(logits, labels)",

@@ -93,7 +93,7 @@ WIDGET_CHANGES = {
         dict(control="log₁₀ η", value="-1", present=["Update-to-data ratio per layer, η = 0.1"],
              absent=["η = 0.01"]),
     ],
-    "11-capstone": [],          # no widget: its comparison is a table and static curves
+    "12-capstone": [],          # no widget: its comparison is a table and static curves
 }
 
 

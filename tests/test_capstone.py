@@ -1,7 +1,7 @@
-"""The capstone (lesson 11): with its fixed seeds, the solution's train() reaches the accuracy
+"""The capstone (lesson 12): with its fixed seeds, the solution's train() reaches the accuracy
 threshold (95 %) on the held-out split that the hidden test draws, and a deliberately broken
 backward pass (`test_grading.BROKEN_BACKWARD`: the ReLU derivative's inequality reversed) fails
-both the gradient checks of Exercise 11.4 and that threshold.
+both the gradient checks of Exercise 12.4 and that threshold.
 
 Two ways: in this process, running the master notebook's context cells, its answers and the
 test cells of `backward` and `train` themselves (marker ``notebooks``); and through nbgrader, in

@@ -52,7 +52,7 @@ pytestmark = pytest.mark.nbgrader
 
 ASSIGNMENTS = assignments()
 FIRST = "01-neuron"
-CAPSTONE = "11-capstone"
+CAPSTONE = "12-capstone"
 # The capstone's deliberately broken backward pass: the ReLU derivative with its inequality
 # reversed, 1[z < 0] instead of 1[z > 0] (a realistic slip that still trains, badly).
 BROKEN_BACKWARD = ("(z > 0)", "(z < 0)")

@@ -80,7 +80,7 @@ def test_every_harness_takes_its_reference_from_the_test_cell():
         assert params & given, f"{name} computes its own reference"
 
 
-# --- lessons 8 and 11 -----------------------------------------------------------------------
+# --- lessons 8 and 12 (the capstone) -----------------------------------------------------
 
 def test_the_relu_stack_tells_the_right_variance_from_lecun_and_from_too_large():
     relu = lambda z: np.maximum(z, 0.0)  # noqa: E731

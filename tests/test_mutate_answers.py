@@ -60,10 +60,10 @@ EQUIVALENT = {
         "line 4: '-' -> '+'": "at the start theta = 0, and |0 + best| = |0 - best|",
         "line 13: 0 -> -1": "np.nonzero of a 1-D array is a 1-tuple: [0] and [-1] are the same",
     },
-    ("11-capstone", "init_params"): {},
-    ("11-capstone", "cross_entropy"): {},
-    ("11-capstone", "forward"): {},
-    ("11-capstone", "backward"): {},
+    ("12-capstone", "init_params"): {},
+    ("12-capstone", "cross_entropy"): {},
+    ("12-capstone", "forward"): {},
+    ("12-capstone", "backward"): {},
     # lessons 9 and 10, the exercises that ask for derivation (momentum from its measured
     # response, Nesterov's stored look-ahead point, RMSprop's draft, AdamW by design)
     ("09-gradient-descent", "momentum_step"): {},
@@ -76,12 +76,12 @@ EQUIVALENT = {
         "line 1: 0 -> -1": "the run trains one parameter array, so accumulator is a list of one: [0] is [-1]",
     },
     ("10-adaptive-optimisers", "adamw_step"): {},
-    ("11-capstone", "momentum_update"): {},
-    ("11-capstone", "adam_update"): {},
-    ("11-capstone", "train"): {},
+    ("12-capstone", "momentum_update"): {},
+    ("12-capstone", "adam_update"): {},
+    ("12-capstone", "train"): {},
 }
 KNOWN_GAPS = {
-    ("11-capstone", "train"): {
+    ("12-capstone", "train"): {
         "line 18: .mean -> sum": "history is a list the student's train appends to; the grader calls "
                                  "train in the kernel with a copy and gets back only arrays and "
                                  "generators changed in place, so it cannot see history (checked "
@@ -161,7 +161,7 @@ def _survivors(assignment, answer):
 
 # The three slowest (5-15 s each: long loops or SymPy per mutant) run when ACTLIB_MUTATION_ALL=1;
 # the others (about 10 s together) run with the notebooks.
-SLOW = {("09-gradient-descent", "epochs_to_converge"), ("07-symbolic", "k_taylor"), ("11-capstone", "train")}
+SLOW = {("09-gradient-descent", "epochs_to_converge"), ("07-symbolic", "k_taylor"), ("12-capstone", "train")}
 CASES = [pytest.param(*case, marks=pytest.mark.skipif(
              case in SLOW and os.environ.get("ACTLIB_MUTATION_ALL") != "1",
              reason="slow: set ACTLIB_MUTATION_ALL=1")) for case in sorted(EQUIVALENT)]
@@ -196,8 +196,8 @@ WRONG_TRAINS = {
 def test_a_train_that_ignores_an_argument_fails_its_tests():
     """Issue 20: a train that ignores its optimiser, activation, hidden sizes, seed, rate, batch
     size or epochs loses train()'s points (the hidden test's runs against the reference loop)."""
-    nb = M.load("11-capstone")
-    nb.metadata["_assignment"] = "11-capstone"
+    nb = M.load("12-capstone")
+    nb.metadata["_assignment"] = "12-capstone"
     namespace, source, tests = M.prepare(nb, "train")
     assert M.judge(namespace, source, tests, 120) == "survived"
     for label, (old, new) in WRONG_TRAINS.items():

@@ -448,9 +448,9 @@ def test_lesson_7_states_the_evidence_on_covariate_shift_and_has_no_phantom_sigm
 
 
 # ---------------------------------------------------------------------------------------
-# lesson 11, the capstone
+# lesson 12, the capstone
 # ---------------------------------------------------------------------------------------
-CAPSTONE = "11-capstone"
+CAPSTONE = "12-capstone"
 
 
 def capstone_solution():
@@ -559,7 +559,7 @@ def test_capstone_prints_no_answer_above_its_exercise(answer):
 
 
 def test_capstone_derivations_follow_their_exercises():
-    """11.1, 11.2, 11.6, 11.7 ask for derivations: each is printed after the exercise's tests, and
+    """12.1, 12.2, 12.6, 12.7 ask for derivations: each is printed after the exercise's tests, and
     checked — E[ReLU²] = Var/2 (test above), (s - e_y)/n by SymPy, the momentum recursion and the
     bias correction (1 - β^t) by SymPy, the limit step 1/(1 - β) = 10."""
     nb = nbformat.read(str(ROOT / "source" / CAPSTONE / f"{CAPSTONE}.ipynb"), as_version=4)
@@ -629,7 +629,7 @@ def test_capstone_comparison_is_tuned_per_setting_with_three_seeds_as_stated():
 
 @pytest.mark.notebooks
 def test_capstone_comparison_and_measurements_as_the_model_answers_state():
-    """The seeded runs behind the written answers of lesson 11 (the notebook's own §10 cells): the
+    """The seeded runs behind the written answers of lesson 12 (the notebook's own §10 cells): the
     tuned rates, the table over three seeds, the small-initialisation measurement and the
     derivative-at-the-activation slip."""
     ns = capstone_comparison()
@@ -687,7 +687,7 @@ def test_capstone_comparison_and_measurements_as_the_model_answers_state():
     assert all(5e-5 < n < 1e-4 for n in norms["N(0, 0.01²)"]), norms        # "about 7·10⁻⁵"
     assert all(0.7 < n < 1.3 for n in norms["He"]), norms                   # "against about 1"
 
-    # written answer 11.1: the derivative taken at the activation
+    # written answer 12.1: the derivative taken at the activation
     def gradient_error(activation, edit=None):
         r = np.random.default_rng(0)
         params = ns["init_params"]([8, 6, 5, 4], r)
@@ -1941,25 +1941,25 @@ NUMBER_WORDS = {"Eight": 8, "Nine": 9, "Ten": 10, "Eleven": 11, "Twelve": 12}
 
 
 def _exercise_titles(assignment):
-    """{'11.6': 'a momentum update of every parameter', ...} from the exercise headers."""
+    """{'12.6': 'a momentum update of every parameter', ...} from the exercise headers."""
     return dict(re.findall(r"^### Exercise (\d+\.\d+) \(\d+ points?\):?\s*(.*)$", markdown(assignment),
                            re.M))
 
 
 def test_capstone_counts_the_lessons_before_it_and_names_its_own_exercises():
-    """Lesson 11's first cell and §8 cite the exercises of lesson 11 (not of lesson 10), and the
+    """Lesson 12's first cell and §8 cite the exercises of lesson 12 (not of another lesson), and the
     number of lessons that come before it."""
     from coursetools import assignments
 
     text = markdown(CAPSTONE)
     before = [a for a in assignments() if a < CAPSTONE]
     word = stated(r"(\w+) lessons built the pieces", text, "how many lessons came first")
-    assert NUMBER_WORDS.get(word) == len(before) == 10, (word, before)
+    assert NUMBER_WORDS.get(word) == len(before) == 11, (word, before)
     titles = _exercise_titles(CAPSTONE)
     first, last = stated(r"trains with your answers to (\d+\.\d+–\d+\.\d+)", text,
-                         "the exercises 11.8 builds on").split("–")
-    assert (first, last) == ("11.1", "11.7")
-    assert {f"11.{k}" for k in range(1, 9)} == set(titles)
+                         "the exercises 12.8 builds on").split("–")
+    assert (first, last) == ("12.1", "12.7")
+    assert {f"12.{k}" for k in range(1, 9)} == set(titles)
     one, other = stated(r"and an update \((\d+\.\d+ or \d+\.\d+)\)", text,
                         "the update exercises").split(" or ")
     assert "momentum" in titles[one] and "Adam" in titles[other], (titles[one], titles[other])

@@ -2,7 +2,7 @@
 each graded in this process against the exercise's own test cells.
 
     python tools/mutate_answers.py 05-smooth-activations swish_minimum
-    python tools/mutate_answers.py 11-capstone momentum_update train --timeout 60
+    python tools/mutate_answers.py 12-capstone momentum_update train --timeout 60
     python tools/mutate_answers.py 03-sigmoid-tanh --list          # the answers it can mutate
 
 A *mutant* is the solution with one token of its answer changed (the code between

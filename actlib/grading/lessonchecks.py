@@ -425,7 +425,7 @@ def check_bn_layer(fn, x, gamma, beta, m, v, training, label, momentum=0.9, eps=
     return ref[1], ref[2]
 
 
-# --- lesson 11 ------------------------------------------------------------------------------
+# --- lesson 12, the capstone --------------------------------------------------------------
 # helpers the harnesses share (they check forms, not answers)
 
 def as_pairs(value, like, label):
@@ -453,7 +453,7 @@ def random_net(r, sizes=(4, 3, 2)):
 
 
 def check_layers(fn, sizes, seed, label, *, reference=None):
-    """Exercise 11.1: ``fn(list(sizes), default_rng(seed))`` returns one (W, b) pair per layer,
+    """Exercise 12.1: ``fn(list(sizes), default_rng(seed))`` returns one (W, b) pair per layer,
     W of shape (fan_in, fan_out) with mean 0, b zero; with ``reference(fan_in)`` (the variance,
     given by a hidden test) each layer's mean square weight within five standard errors.
     Returns the W's."""
@@ -481,7 +481,7 @@ def check_layers(fn, sizes, seed, label, *, reference=None):
 
 
 def check_relu_stack(fn, width, depth, seed, label, n=1000, *, reference):
-    """Exercise 11.1, measured: ``depth`` layers of ``width`` units from ``fn`` carry a
+    """Exercise 12.1, measured: ``depth`` layers of ``width`` units from ``fn`` carry a
     standard-normal batch; from layer 2 on (fed by ``reference``, the grader's ReLU) the mean
     square of the pre-activations must be multiplied by a factor between 0.85 and 1.15 per
     layer (the geometric mean over the layers)."""
@@ -501,7 +501,7 @@ def check_relu_stack(fn, width, depth, seed, label, n=1000, *, reference):
 
 
 def check_loss_grad(fn, z, y, label, rtol=1e-9, *, reference):
-    """Exercise 11.2: ``fn(z, y)`` returns (loss, grad) equal to ``reference(z, y)``; the logits
+    """Exercise 12.2: ``fn(z, y)`` returns (loss, grad) equal to ``reference(z, y)``; the logits
     come back unchanged."""
     z_in = np.array(z, dtype=float)
     got = checks.call_checked(fn, (z_in, np.asarray(y)), name=label)
@@ -516,7 +516,7 @@ def check_loss_grad(fn, z, y, label, rtol=1e-9, *, reference):
 
 
 def check_forward(fn, params, X, activation, label, *, reference):
-    """Exercise 11.3: ``fn(params, X, activation)`` returns (logits, cache) equal to
+    """Exercise 12.3: ``fn(params, X, activation)`` returns (logits, cache) equal to
     ``reference(params, X, activation)``; X comes back unchanged."""
     X_in = np.array(X, dtype=float)
     got = checks.call_checked(fn, (params, X_in, activation), name=label)
@@ -535,7 +535,7 @@ def check_forward(fn, params, X, activation, label, *, reference):
 
 
 def check_network_backward(fn, sizes, activation, seed, label, n=6, *, reference, cost):
-    """Exercise 11.4: on a random network, ``fn(params, cache, dlogits, activation)`` (the cache
+    """Exercise 12.4: on a random network, ``fn(params, cache, dlogits, activation)`` (the cache
     and dlogits from ``reference``, the grader's forward pass and loss) equals central finite
     differences of ``cost(params, X, y, activation)`` for every weight and bias."""
     r = np.random.default_rng(seed)
@@ -564,7 +564,7 @@ def check_network_backward(fn, sizes, activation, seed, label, n=6, *, reference
 
 
 def check_batches(fn, n, size, seed, label, *, reference):
-    """Exercise 11.5: ``fn(n, size, default_rng(seed))`` returns the batches ``reference(n,
+    """Exercise 12.5: ``fn(n, size, default_rng(seed))`` returns the batches ``reference(n,
     size, default_rng(seed))`` gives, each index once."""
     got = checks.call_checked(fn, (n, size, np.random.default_rng(seed)), name=label)
     assert isinstance(got, (list, tuple)), f"{label} should return a list of index arrays, got {type(got).__name__}"
@@ -579,7 +579,7 @@ def check_batches(fn, n, size, seed, label, *, reference):
 
 
 def check_steps(fn, seed, steps, label, sizes=(4, 3, 2), *, reference, state=1, args=()):
-    """Exercises 11.6 and 11.7: ``steps`` calls of ``fn(params, grads, *state, *args)`` on a
+    """Exercises 12.6 and 12.7: ``steps`` calls of ``fn(params, grads, *state, *args)`` on a
     random network equal the optimiser ``reference`` (a fresh course optimiser, stepped on the
     flat arrays); ``state`` is 1 (the velocity) or 3 (m, v and t). After each step the
     parameters, and each state list ``reference`` keeps, are compared."""
@@ -610,7 +610,7 @@ def check_steps(fn, seed, steps, label, sizes=(4, 3, 2), *, reference, state=1, 
 
 
 def held_out_accuracy(params, X, y, label, *, reference):
-    """Exercise 11.8: the accuracy of the trained ``params`` on (X, y), with the grader's forward
+    """Exercise 12.8: the accuracy of the trained ``params`` on (X, y), with the grader's forward
     pass ``reference(params, X)`` (its logits), after checking the pairs fit and are finite."""
     assert isinstance(params, (list, tuple)) and len(params) >= 1, f"{label} should return a list of (W, b) pairs"
     width = np.shape(X)[1]
