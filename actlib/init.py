@@ -40,7 +40,7 @@ import numpy as np
 
 __all__ = ["as_generator",
            "zeros", "constant", "normal", "uniform", "xavier_uniform", "xavier_normal",
-           "he_uniform", "he_normal", "lecun_normal", "fans", "get", "names"]
+           "he_uniform", "he_normal", "lecun_normal", "fans", "get", "names", "Network"]
 
 
 # --- argument checking -----------------------------------------------------------------
@@ -185,3 +185,44 @@ def get(name):
     except KeyError:
         raise ValueError(f"unknown initialiser {name!r}; valid names: "
                          f"{', '.join(_REGISTRY)}") from None
+
+
+# --- a whole network ---------------------------------------------------------------------------
+class Network:
+    """The initialiser of a whole dense network by one registered rule.
+
+    ``Network(name)(sizes, rng)`` returns ``[(W_1, b_1), ..., (W_L, b_L)]`` for the layer sizes
+    ``sizes = [n_0, n_1, ..., n_L]``: each ``W_l = get(name)((n_{l-1}, n_l), rng)``, drawn in
+    layer order from the one generator, and each ``b_l`` zeros of length ``n_l``. The capstone's
+    ``train`` takes any callable of this form as its ``initialiser``; the grader sends this one
+    to a student's kernel by its name, so a check can train with an initialiser other than the
+    default.
+
+    >>> import numpy as np
+    >>> params = Network("xavier_normal")([4, 3, 2], np.random.default_rng(0))
+    >>> [(W.shape, b.shape) for W, b in params]
+    [((4, 3), (3,)), ((3, 2), (2,))]
+    """
+
+    def __init__(self, name):
+        get(name)                    # a clear error for an unknown rule
+        self.name = name
+
+    def __call__(self, sizes, rng=None):
+        try:
+            sizes = [int(n) for n in sizes]
+        except (TypeError, ValueError):
+            raise TypeError(f"sizes must be a list of layer widths, got {sizes!r}") from None
+        if len(sizes) < 2 or min(sizes) < 1:
+            raise ValueError(f"sizes must hold at least two positive widths, got {sizes}")
+        rng, rule = as_generator(rng), get(self.name)
+        return [(rule((a, b), rng), np.zeros(b)) for a, b in zip(sizes[:-1], sizes[1:])]
+
+    def __repr__(self):
+        return f"init.Network({self.name!r})"
+
+    def __eq__(self, other):
+        return isinstance(other, Network) and other.name == self.name
+
+    def __hash__(self):
+        return hash(("init.Network", self.name))

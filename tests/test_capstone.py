@@ -117,3 +117,30 @@ def test_train_keeps_the_history_and_calls_the_initialiser_it_is_given():
     trained = ns["train"](X, y, 1, hidden=(16,), epochs=1, initialiser=initialiser)
     default = ns["train"](X, y, 1, hidden=(16,), epochs=1)
     assert not np.allclose(trained[0][0], default[0][0])
+
+
+@pytest.mark.notebooks
+def test_a_train_that_ignores_its_initialiser_fails_the_hidden_test():
+    """The hidden test trains once with `init.Network('xavier_normal')` (sent to the kernel by
+    name) and compares step for step: a train that always starts from init_params fails it,
+    and only it."""
+    nb = nbformat.read(str(NOTEBOOK), as_version=4)
+    ns, errors = {}, {}
+    for cell in nb.cells:
+        meta = nbgrader_meta(cell)
+        gid = meta.get("grade_id", "")
+        if cell.cell_type != "code":
+            continue
+        source = cell.source
+        if gid == "train":
+            assert "(initialiser or init_params)" in source
+            source = source.replace("(initialiser or init_params)", "init_params")
+        if gid.startswith("context") or meta.get("solution"):
+            exec(compile(source, f"<{gid}>", "exec"), ns)
+        elif meta.get("grade"):
+            try:
+                exec(compile(source, f"<{gid}>", "exec"), ns)
+            except AssertionError as exc:
+                errors[gid] = str(exc)
+    assert list(errors) == ["test_train_hidden"], errors
+    assert "initialiser=init.Network('xavier_normal')" in errors["test_train_hidden"], errors

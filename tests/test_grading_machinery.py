@@ -67,6 +67,24 @@ def test_sympy_and_activations_cross():
     assert sent["$h"] == 7 and sent["callable"]
 
 
+def test_a_network_initialiser_crosses_by_name_one_way():
+    """The capstone's check sends `init.Network` to the kernel (rebuilt there by name); a
+    kernel's reply holding one is refused; an unknown rule is a WireError."""
+    from actlib import init
+
+    sent = wire.encode(init.Network("xavier_normal"))
+    assert sent == {"$init": "xavier_normal"}
+    twin = wire.decode(sent)
+    assert isinstance(twin, init.Network) and twin == init.Network("xavier_normal")
+    a = twin([5, 4, 3], np.random.default_rng(1))
+    b = init.Network("xavier_normal")([5, 4, 3], np.random.default_rng(1))
+    assert all(np.array_equal(x, y) for pa, pb in zip(a, b) for x, y in zip(pa, pb))
+    with pytest.raises(wire.WireError, match="course object cannot be an answer"):
+        wire.decode(sent, library=False)
+    with pytest.raises(wire.WireError, match="unknown initialiser"):
+        wire.decode({"$init": "no_such_rule"})
+
+
 @pytest.mark.parametrize("text", [
     "Pow(Integer(3), Integer(30000000))",
     "Pow(Pow(Integer(10), Integer(999)), Integer(999))",

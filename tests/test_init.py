@@ -232,3 +232,20 @@ def test_moment_check_rejects_wrong_initialisers(wrong, name):
     W = wrong(SHAPE, rng=np.random.default_rng(1))
     with pytest.raises(AssertionError):
         assert_moments(W, expected_variance(name, SHAPE), family(name))
+
+
+def test_network_initialiser_draws_each_layer_by_its_rule_in_order():
+    """init.Network(name)(sizes, rng): W_l = get(name)((n_{l-1}, n_l), rng) drawn layer by
+    layer from one generator, b_l = 0; bad sizes and unknown rules get one-line errors."""
+    params = init.Network("he_normal")([6, 5, 3], np.random.default_rng(4))
+    rng = np.random.default_rng(4)
+    first, second = init.he_normal((6, 5), rng), init.he_normal((5, 3), rng)
+    assert np.array_equal(params[0][0], first) and np.array_equal(params[1][0], second)
+    assert [b.tolist() for _, b in params] == [[0.0] * 5, [0.0] * 3]
+    assert repr(init.Network("he_normal")) == "init.Network('he_normal')"
+    with pytest.raises(ValueError, match="at least two positive widths"):
+        init.Network("he_normal")([6])
+    with pytest.raises(TypeError, match="list of layer widths"):
+        init.Network("he_normal")(["a", 2])
+    with pytest.raises(ValueError, match="unknown initialiser"):
+        init.Network("kaiming")

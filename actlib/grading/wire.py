@@ -8,8 +8,9 @@ it lives: it crosses as a *handle* (an id, its type name, whether it is callable
 repr), which the other side can only call or inspect through the kernel.
 
 Library objects (``library=True``): the grader may send the kernel the course's registered
-activations (by name) and a loss surface's gradient (by its constructor's arguments), which the
-kernel rebuilds from its own copy of the course. Nothing the kernel sends is decoded that way:
+activations (by name), a loss surface's gradient (by its constructor's arguments) and a
+network initialiser (`actlib.init.Network`, by its rule's name), which the kernel rebuilds
+from its own copy of the course. Nothing the kernel sends is decoded that way:
 the grader decodes with ``library=False``, so a student's answer that *is* a course object
 stays a handle in the kernel, called there under the exercise's ban — never the grader's own
 object checked against itself.
@@ -152,6 +153,9 @@ def _encode_library(obj, library=True):
             and getattr(surfaces, type(owner).__name__, None) is type(owner):
         name, args, kwargs = owner.spec
         return {"$grad": name, "args": encode(list(args)), "kwargs": encode(dict(kwargs))}
+    init = sys.modules.get("actlib.init")
+    if init is not None and isinstance(obj, init.Network):
+        return {"$init": obj.name}
     activations = sys.modules.get("actlib.activations")
     if activations is not None and isinstance(obj, activations.Activation):
         try:
@@ -231,7 +235,7 @@ def decode(data, resolve=None, _depth=0, _budget=None, library=True):
         text = str(data["$y"])
         budget.add(nbytes=len(text))
         return parse_srepr(text)
-    if ("$grad" in data or "$act" in data) and not library:
+    if ("$grad" in data or "$act" in data or "$init" in data) and not library:
         raise WireError("a course object cannot be an answer: write your own")
     if "$grad" in data:
         from actlib import surfaces
@@ -244,6 +248,13 @@ def decode(data, resolve=None, _depth=0, _budget=None, library=True):
         from actlib import activations
 
         return activations.get(str(data["$act"]))
+    if "$init" in data:
+        from actlib import init
+
+        try:
+            return init.Network(str(data["$init"]))
+        except ValueError as exc:
+            raise WireError(str(exc)) from None
     if "$h" in data:
         handle = Handle(data["$h"], data.get("type", "object"), data.get("callable", False),
                         data.get("repr", ""))
