@@ -68,8 +68,12 @@ SHORTCUTS = {
                            "return (A.sigmoid(np.asarray(logits, dtype=float)) > threshold).astype(int)"],
     },
     "07-symbolic": {
-        "quotient_rule": ("(_, _), (_, _), (_, du), (_, dv), _ = sym.quotient_rule_steps(u, v, x)\n"
-                          "return du, dv, v * du - u * dv, (v * du - u * dv) / v**2"),
+        # the course's quotient rule on two undefined functions, the symbols put back in
+        "quotient_rule": ("U, V = sp.Function('U')(x), sp.Function('V')(x)\n"
+                          "back = lambda e: e.subs({sp.Derivative(U, x): du, sp.Derivative(V, x): dv}).subs({U: u, V: v})\n"
+                          "d_reciprocal = back(sym.quotient_rule_steps(sp.Integer(1), V, x)[-1][1])\n"
+                          "derivative = back(sym.quotient_rule_steps(U, V, x)[-1][1])\n"
+                          "return d_reciprocal, derivative, sp.expand(derivative * v**2)"),
         "elu_prime": "elu_prime = sp.diff(sym.elu_expr(x, alpha), x)",
         "logistic_quarter": ("y_quarter = sym.logistic_ode_solution(sp.Rational(1, 4), x).rhs\n"
                              "shift_c = sp.log(3)"),
@@ -285,6 +289,9 @@ LIBRARY_SHORTCUTS = {
         "log_softmax": "x = np.asarray(x)\nreturn x - np.logaddexp.reduce(x, axis=axis, keepdims=True)",
     },
     "07-symbolic": {
+        # the quotient u / v differentiated in x in one call: the symbols do not depend on x
+        "quotient_rule": ("derivative = sp.diff(u / v, x)\n"
+                          "return sp.diff(1 / v, x), derivative, sp.cancel(derivative * v**2)"),
         # differentiate the f it recognises twice and rewrite in u: no f is given for other P
         "derivative_polys": ("for f, inverse in ((sym.sigmoid_expr(), sp.log(u / (1 - u))), (sp.tanh(x), sp.atanh(u))):\n"
                              "    if sp.cancel(sp.expand((sp.diff(f, x) - P.subs(u, f)).rewrite(sp.exp))) == 0:\n"

@@ -247,3 +247,87 @@ def test_selu_check_uses_the_moments_it_is_given():
         lessonchecks.check_selu(lambda mean=0.0, variance=1.0: (1.0, 1.0), 0.1, 1.0, reference=moments)
     with pytest.raises(AssertionError, match="pair"):
         lessonchecks.check_selu(lambda mean=0.0, variance=1.0: 1.0, 0.0, 1.0, reference=moments)
+
+
+# --- issue 20, lessons 3 and 7: exercise 3.1 (the sigmoid from the log-odds) and 7.1 (the
+# quotient rule from the product and chain rules) ---------------------------------------------
+
+def _sigmoid(z):
+    return 1 / (1 + np.exp(-np.asarray(z, dtype=float)))
+
+
+def test_logodds_inverse_right_passes_in_any_form():
+    for right in (_sigmoid, lambda z: np.exp(z) / (1 + np.exp(z)), lambda z: 0.5 * (1 + np.tanh(np.asarray(z) / 2))):
+        lessonchecks.check_logodds_inverse(right, [0.0, 2.0, -3, np.array([[-5.0, 0.5], [5.0, 1.0]])],
+                                           "sigmoid_naive", reference=_sigmoid)
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (lambda z: 1 / (1 + np.exp(np.asarray(z, dtype=float))), "log-odds"),          # sigma(-z)
+    (lambda z: np.asarray(z, dtype=float), "strictly between 0 and 1"),             # not a probability
+    (lambda z: np.exp(z) / (2 + np.exp(z)), "log-odds"),                            # a shifted logit
+])
+def test_logodds_inverse_wrong_fails_with_the_cells_message(wrong, message):
+    with pytest.raises(AssertionError, match=message):
+        lessonchecks.check_logodds_inverse(wrong, [2.0, np.array([-5.0, 0.5, 5.0])], "sigmoid_naive",
+                                           reference=_sigmoid)
+
+
+def test_logodds_inverse_catches_an_input_changed_in_place():
+    def in_place(z):
+        out = _sigmoid(z)
+        if isinstance(z, np.ndarray):
+            z *= 2
+        return out
+
+    with pytest.raises(AssertionError, match="in place"):
+        lessonchecks.check_logodds_inverse(in_place, [np.array([-1.0, 1.0])], "sigmoid_naive",
+                                           reference=_sigmoid)
+
+
+def _quotient_steps(u, v, du, dv):
+    d_reciprocal = -dv / v**2
+    derivative = du / v + u * d_reciprocal
+    return d_reciprocal, derivative, (derivative * v**2).expand()
+
+
+def _quotient_cases():
+    import sympy as sp
+    x = sp.Symbol("x", real=True)
+    p, q, dp, dq = sp.symbols("p q dp dq", real=True)
+    symbolic = ((p, q, dp, dq), dict(reference=(-dq / q**2, dp / q - p * dq / q**2, q * dp - p * dq)))
+    f, g = sp.sin(x), 2 + sp.cos(x)
+    d = sp.diff(f / g, x)
+    functional = ((p, q, dp, dq), dict(functions=(f, g), reference=(sp.diff(1 / g, x), d, d * g**2)))
+    return x, [symbolic, functional]
+
+
+def test_quotient_rule_right_passes_in_any_form():
+    import sympy as sp
+    x, cases = _quotient_cases()
+
+    def other_form(u, v, du, dv):
+        w = sp.Symbol("w", positive=True)
+        inner = sp.diff(1 / w, w).subs(w, v) * dv
+        total = sp.together(du / v + u * inner)
+        return [inner, total, sp.cancel(total * v * v)]
+
+    for fn in (_quotient_steps, other_form):
+        for args, kwargs in cases:
+            lessonchecks.check_quotient(fn, args, "quotient_rule", **kwargs)
+
+
+def test_quotient_rule_wrong_fails_with_the_cells_message():
+    import sympy as sp
+    x, cases = _quotient_cases()
+    wrong = {
+        "every step": lambda u, v, du, dv: (sp.diff(1 / v, x), sp.diff(u / v, x), sp.diff(u / v, x) * v**2),
+        "polynomial": lambda u, v, du, dv: (*_quotient_steps(u, v, du, dv)[:2], _quotient_steps(u, v, du, dv)[1] * v),
+        "differs": lambda u, v, du, dv: (dv / v**2, du / v + u * dv / v**2, v * du + u * dv),
+        "alone": lambda u, v, du, dv: _quotient_steps(*sp.symbols("u v du dv", real=True)),
+        "the tuple": lambda u, v, du, dv: _quotient_steps(u, v, du, dv)[1],
+    }
+    for message, fn in wrong.items():
+        for args, kwargs in cases:
+            with pytest.raises(AssertionError, match=message):
+                lessonchecks.check_quotient(fn, args, "quotient_rule", **kwargs)

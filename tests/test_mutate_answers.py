@@ -90,6 +90,14 @@ KNOWN_GAPS = {
 }
 
 
+# issue 20, lessons 3 and 7: exercise 3.1 (the sigmoid from the log-odds) and 7.1 (the quotient
+# rule from the product and chain rules), reworked into derivations
+EQUIVALENT.update({
+    ("03-sigmoid-tanh", "sigmoid_naive"): {},
+    ("07-symbolic", "quotient_rule"): {},
+})
+
+
 def test_help_describes_the_command():
     out = subprocess.run([sys.executable, str(ROOT / "tools" / "mutate_answers.py"), "--help"],
                          capture_output=True, text=True, timeout=60)

@@ -938,13 +938,9 @@ def test_lesson_8_epochs_example_and_polyak_derivation():
 
 
 def test_lesson_6_reworked_exercise_examples():
-    """Lesson 7: the examples of exercises 7.1, 7.2 and 7.8 as the text states them."""
+    """Lesson 7: the examples of exercises 7.2 and 7.8 as the text states them (7.1's: below,
+    in the block of issue 20's exercises 3.1 and 7.1)."""
     x = sp.Symbol("x", real=True)
-    u, v = sp.Integer(1), 1 + sp.exp(-x)
-    du, dv = sp.diff(u, x), sp.diff(v, x)
-    numerator = v * du - u * dv
-    assert (du, dv, numerator) == (0, -sp.exp(-x), sp.exp(-x))
-    assert sp.expand((1 + x**2) * 1 - x * 2 * x) == 1 - x**2
     s = sp.Symbol("s", real=True)
     sigma = 1 / (1 + sp.exp(-x))
     p2 = s * (1 - s) * (1 - 2 * s)
@@ -952,7 +948,6 @@ def test_lesson_6_reworked_exercise_examples():
     text = markdown("07-symbolic")
     assert "`sp.cancel(P2.subs(s, sigma) - sp.diff(sigma, x, 2))` should print 0" in text
     assert sp.cancel(sp.expand(p2.subs(s, sigma) - sp.diff(sigma, x, 2))) == 0
-    assert "`(0, -exp(-x), exp(-x), exp(-x)/(1 + exp(-x))**2)`" in text
     # 6.8: the defaults give SELU's constants; a variance target alone keeps alpha
     from scipy import optimize, special
     n1 = np.exp(0.5) * special.ndtr(-1.0) - 0.5
@@ -2335,3 +2330,76 @@ def test_lesson_11_overfitting_facts(l11):
     assert l11["accuracy"](l11["adam_history"][best]) > full and l11["accuracy"](l11["adamw_history"][-1]) > full
     text = l11["text"]
     assert "reaches its lowest value within the first dozen epochs" in text
+
+
+# ---------------------------------------------------------------------------------------
+# issue 20, lessons 3 and 7: exercise 3.1 (the sigmoid from the log-odds) and exercise 7.1
+# (the quotient rule from the product and chain rules)
+# ---------------------------------------------------------------------------------------
+def _before(text, header):
+    """The markdown of a lesson above an exercise's header."""
+    assert header in text, f"no {header!r} in the lesson"
+    return text[:text.index(header)]
+
+
+def test_exercise_3_1_the_sigmoid_is_the_inverse_of_the_log_odds():
+    p, z = sp.Symbol("p", positive=True), sp.Symbol("z", real=True)
+    logit = sp.log(p / (1 - p))
+    # l is increasing on (0, 1), l(1/2) = 0, and it takes every real value
+    assert sp.simplify(sp.diff(logit, p) - 1 / (p * (1 - p))) == 0
+    assert logit.subs(p, sp.Rational(1, 2)) == 0
+    assert sp.limit(logit, p, 0, "+") == -sp.oo and sp.limit(logit, p, 1, "-") == sp.oo
+    # l(1 - p) = -l(p): sigma(-z) = 1 - sigma(z); the odds e^l grow by e per unit of z
+    assert sp.simplify(sp.expand_log(logit.subs(p, 1 - p) + logit, force=True)) == 0
+    assert sp.simplify(sp.exp(logit) - p / (1 - p)) == 0
+    # solving l(p) = z gives the closed form, in both of the forms the text prints
+    (solution,) = sp.solve(sp.Eq(p / (1 - p), sp.exp(z)), p)
+    assert sp.simplify(solution - sp.exp(z) / (1 + sp.exp(z))) == 0
+    assert sp.simplify(solution - 1 / (1 + sp.exp(-z))) == 0
+    sigma = 1 / (1 + sp.exp(-z))
+    assert sp.simplify(sp.log(sigma / (1 - sigma)) - z) == 0
+    assert sp.simplify(sigma.subs(z, -z) - (1 - sigma)) == 0
+    text = markdown("03-sigmoid-tanh")
+    # the values stated after the exercise
+    assert round(float(sigma.subs(z, 2)), 3) == 0.881 and round(float(sigma.subs(z, -2)), 3) == 0.119
+    assert round(float(sigma.subs(z, 5)), 4) == 0.9933
+    assert r"$\sigma(2) = 1/(1 + e^{-2}) \approx 0.881$" in text and r"$\sigma(5) \approx 0.9933$" in text
+    # the closed form is derived after exercise 3.1, never printed above it
+    above = _before(text, "### Exercise 3.1")
+    assert r"\ell(p) = \ln\frac{p}{1 - p}" in above
+    for printed in (r"1 + e^{-z}", r"1 + e^{z}", r"1 + e^{-2}", r"e^{-z}", "1/(1 + e"):
+        assert printed not in above, f"lesson 3 prints {printed!r} above exercise 3.1"
+    assert r"\sigma(z) = \frac{e^{z}}{1 + e^{z}} = \frac{1}{1 + e^{-z}}" in text
+    # the example of the exercise
+    np.testing.assert_allclose(A.sigmoid(np.array([-2.0, 0.0, 2.0])), [0.11920292, 0.5, 0.88079708],
+                               rtol=0, atol=5e-9)
+
+
+def test_exercise_7_1_the_quotient_rule_from_the_product_and_chain_rules():
+    x = sp.Symbol("x", real=True)
+    u, v = sp.Function("u")(x), sp.Function("v")(x)
+    # chain rule on F(w) = w^-1, product rule on u * v^-1, then over v^2
+    w = sp.Symbol("w", positive=True)
+    d_reciprocal = sp.diff(w**-1, w).subs(w, v) * sp.diff(v, x)
+    assert sp.simplify(d_reciprocal - sp.diff(1 / v, x)) == 0
+    assert sp.simplify(d_reciprocal + sp.diff(v, x) / v**2) == 0
+    product = sp.diff(u, x) * v**-1 + u * d_reciprocal
+    assert sp.simplify(product - sp.diff(u / v, x)) == 0
+    numerator = v * sp.diff(u, x) - u * sp.diff(v, x)
+    assert sp.simplify(product * v**2 - numerator) == 0
+    # the example: u = 3, v = 2, u' = 1, v' = 4 gives -1, -5/2 and -10
+    a, b, da, db = sp.symbols("a b da db", real=True)
+    steps = [-db / b**2, da / b - a * db / b**2, b * da - a * db]
+    values = [s.subs({a: 3, b: 2, da: 1, db: 4}) for s in steps]
+    assert values == [-1, sp.Rational(-5, 2), -10] and str(values) == "[-1, -5/2, -10]"
+    # the symbols do not depend on x: differentiating the quotient in x gives 0
+    assert sp.diff(a / b, x) == 0
+    # lesson 7's rule and the sigmoid's derivative, after the exercise
+    sig = 1 / (1 + sp.exp(-x))
+    assert sp.simplify(sp.diff(sig, x) - sp.exp(-x) / (1 + sp.exp(-x))**2) == 0
+    text = markdown("07-symbolic")
+    assert "gives `[-1, -5/2, -10]`" in text
+    above = _before(text, "### Exercise 7.1")
+    for printed in (r"v\,u' - u\,v'", r"\frac{d}{dx}\,\frac{u}{v}", "v u' - u v'", r"-v^{-2}"):
+        assert printed not in above, f"lesson 7 prints {printed!r} above exercise 7.1"
+    assert r"\frac{d}{dx}\,\frac{u}{v} = \frac{v\,u' - u\,v'}{v^2}" in text

@@ -162,26 +162,85 @@ def check_learns(fn, X, y, seed, label, hidden=8, epochs=500, lr=1.0, *, init, c
                        rtol=0, atol=0, convention="label 1 exactly where the output exceeds 0.5")
 
 
+# --- lesson 3 (issue 20: exercise 3.1 from the log-odds) -------------------------------------
+
+def check_logodds_inverse(fn, inputs, label, *, reference):
+    """Exercise 3.1: for each moderate z of ``inputs`` (|z| <= 10), ``fn(z)`` lies strictly
+    inside (0, 1), its log-odds ln(p / (1 - p)) give back z, and it equals ``reference`` (the
+    test cell's sigmoid) with z's shape, z left unchanged (`checks.check_function`)."""
+    for z in inputs:
+        z_in = np.array(z, copy=True) if isinstance(z, np.ndarray) else z
+        call = f"{label}({checks._fmt(z)})"
+        p = checks.as_array(checks.call_checked(fn, (z_in,), name=call), call)
+        if p.shape != np.shape(z) and p.size == np.size(z):
+            p = p.reshape(np.shape(z))
+        inside = np.isfinite(p) & (p > 0) & (p < 1)
+        assert inside.all(), (
+            f"{call} returned {checks._fmt(p)}: sigma(z) is a probability strictly between 0 and 1, "
+            f"the only values whose log-odds ln(p/(1 - p)) are defined.")
+        checks.check_value(np.log(p / (1 - p)), np.asarray(z, dtype=float),
+                           name=f"the log-odds ln(p/(1 - p)) of p = {call}", rtol=1e-9, atol=1e-9,
+                           convention="sigma(z) is the p whose log-odds are z, so they give back z")
+        checks.check_function(fn, reference, [z], name=label)
+
+
+__all__ += ["check_logodds_inverse"]
+
+
 # --- lesson 7 -------------------------------------------------------------------------------
 
-def check_quotient(steps, u, v, label, *, reference):
-    """Exercise 7.1: ``steps`` (the answer for ``u``, ``v``) is the tuple (du, dv, numerator,
-    result); each entry equals its counterpart in ``reference`` (the test cell's), and
-    ``result`` is the answer's own numerator divided by ``v**2``, as written."""
+def check_quotient(fn, args, label, *, reference, functions=None):
+    """Exercise 7.1: ``fn(u, v, du, dv)`` (``args``: four real symbols standing for u(x), v(x)
+    and their derivatives) returns the steps (d_reciprocal, derivative, numerator), each a
+    SymPy expression in those symbols alone, the numerator a polynomial in them.
+
+    Without ``functions`` each step must equal its counterpart in ``reference`` (the test
+    cell's, in the same symbols) as a rational function, the second symbol kept away from 0.
+    With ``functions = (f, g)`` (expressions in x) the symbols are replaced by f, g, f', g' and
+    the steps must equal ``reference`` (the test cell's derivatives of 1/g and f/g, and the
+    latter times g**2). Returns the steps."""
     import sympy as sp
 
-    du, dv, numerator, result = reference
-    assert isinstance(steps, (tuple, list)) and len(steps) == 4, (
-        f"{label} should return the tuple (du, dv, numerator, result), got {steps!r:.200}")
-    got_du, got_dv, got_num, got_res = (sp.sympify(e) for e in steps)
-    checks.check_expression(got_du, du, name=f"du of {label}")
-    checks.check_expression(got_dv, dv, name=f"dv of {label}")
-    checks.check_expression(got_num, numerator, name=f"numerator of {label}", domain=(-5, 5))
-    checks.check_expression(got_res, result, name=f"result of {label}", domain=(-5, 5))
-    expected_form = got_num / v**2
-    assert sp.srepr(got_res) == sp.srepr(expected_form), (
-        f"result of {label} should be your numerator divided by v**2, i.e. `numerator / v**2` "
-        f"= {expected_form}, got {got_res}")
+    what = ("d_reciprocal", "derivative", "numerator")
+    names = [s.name for s in args]
+    shown = ", ".join(names)
+    steps = checks.call_checked(fn, tuple(args), name=label)
+    assert isinstance(steps, (tuple, list)) and len(steps) == 3, (
+        f"{label} should return the tuple (d_reciprocal, derivative, numerator), got {steps!r:.200}")
+    got = []
+    for step, name in zip(steps, what):
+        if isinstance(step, int) and not isinstance(step, bool):
+            step = sp.Integer(step)
+        assert isinstance(step, sp.Expr), (
+            f"{name} of {label} should be a SymPy expression, got {type(step).__name__}: {step!r:.200}")
+        extra = sorted({str(s) for s in step.free_symbols if s.name not in names})
+        assert not extra, (
+            f"{name} of {label} should be written in {shown} alone (they stand for the values of "
+            f"u, v and their derivatives at a point), but it contains {', '.join(extra)}: {step}")
+        got.append(step)
+    if all(step == 0 for step in got):
+        raise AssertionError(
+            f"{label} returned 0 for every step: {shown} are numbers to SymPy, not functions of x, "
+            f"so differentiating in x gives 0. Derive the steps with the chain and product rules.")
+    by_name = {s.name: s for s in args}
+    numerator = got[2].subs({s: by_name[s.name] for s in got[2].free_symbols}, simultaneous=True)
+    _, denominator = sp.fraction(sp.cancel(sp.together(numerator)))
+    assert not denominator.free_symbols, (
+        f"numerator of {label} should be a polynomial in {shown} (the derivative times "
+        f"{names[1]}**2, with the division cancelled), but it still divides by {denominator}: {got[2]}")
+    if functions is None:
+        domains = {n: (-3, 3) for n in names}
+        domains[names[1]] = (0.5, 3)          # the denominator's symbol, away from 0
+        for step, ref, name in zip(got, reference, what):
+            checks.check_expression(step, ref, name=f"{name} of {label}", symbols=domains)
+        return got
+    f, g = (sp.sympify(e) for e in functions)
+    (var,) = f.free_symbols | g.free_symbols
+    values = dict(zip(names, (f, g, sp.diff(f, var), sp.diff(g, var))))
+    for step, ref, name in zip(got, reference, what):
+        filled = step.subs({s: values[s.name] for s in step.free_symbols}, simultaneous=True)
+        checks.check_expression(filled, ref, name=f"{name} of {label}", domain=(-5, 5))
+    return got
 
 
 def check_second_poly(fn, P, u, label, *, reference, f=None, f2=None, domain=(-3, 3), rng_seed=0):
