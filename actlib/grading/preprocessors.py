@@ -84,9 +84,7 @@ class DropDuplicateIds(DeduplicateIds):
         return cell, resources
 
 
-
 LONGEST_MESSAGE = 300   # characters of a failed test's message kept on Validate's first line
-
 
 
 def lead_with_message(cell, execute_reply=None, **_):
