@@ -3,8 +3,8 @@
 Every single-token change to these answers (a constant, a comparison, an operator, an attribute,
 a dropped negation, a default of the signature) must fail the exercise's tests, unless it leaves
 the answer right: those *equivalent* mutants are listed in EQUIVALENT with the reason, and
-`test_equivalent_mutants_leave_the_answer_right` checks each reason. One change is a known gap
-of the grading engine (KNOWN_GAPS): it is wrong, but the grader cannot see it.
+`test_equivalent_mutants_leave_the_answer_right` checks each reason. A change that is wrong but
+that the grader cannot see would be listed in KNOWN_GAPS (none is now).
 """
 import os
 import subprocess
@@ -80,14 +80,7 @@ EQUIVALENT = {
     ("12-capstone", "adam_update"): {},
     ("12-capstone", "train"): {},
 }
-KNOWN_GAPS = {
-    ("12-capstone", "train"): {
-        "line 18: .mean -> sum": "history is a list the student's train appends to; the grader calls "
-                                 "train in the kernel with a copy and gets back only arrays and "
-                                 "generators changed in place, so it cannot see history (checked "
-                                 "in-process by tests/test_capstone.py)",
-    },
-}
+KNOWN_GAPS = {}   # none left: 12.8's history is compared with the reference loop's since 2026-12-08
 
 
 # issue 20, lessons 3 and 7: exercise 3.1 (the sigmoid from the log-odds) and 7.1 (the quotient
